@@ -1,0 +1,300 @@
+"""Run the engine: simulate a register's annual losses and, given terms, who pays.
+
+Two ways in:
+
+* :func:`simulate` streams chunk by chunk, so memory stays bounded whatever the trial count;
+  it keeps per-trial totals (gross and, with terms, contract/insurer/retained) for every trial
+  and per-trial totals by risk and by component for the first ``detail_trials`` trials.
+* :class:`ScenarioModel` keeps every simulated event so that control statuses and policy terms
+  can be re-applied to the same simulated years at once (policy comparisons, the dashboard).
+"""
+from __future__ import annotations
+
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from . import __version__
+from .allocation import REASONS, Allocation, EventTable, Terms, allocate, combine
+from .components import COMPONENT_LABELS, COMPONENTS
+from .contracts import Contracts, load_contracts
+from .metrics import (DEFAULT_THRESHOLDS, PERCENTILES, exceedance_curve, prob_exceed, summarize)
+from .policy import Policy
+from .register import Register
+from .simulation import (Plan, chunks, default_threads, draw_all, draw_chunk,
+                         gross_by_risk_and_component, progress, realise, status_vector)
+
+DEFAULT_TRIALS = 100_000
+DEFAULT_SEED = 20261
+DETAIL_TRIALS = 1_000_000
+
+
+@dataclass
+class SimulationResult:
+    """Simulated annual losses of one register (and, with terms, who pays them).
+
+    Attributes
+    ----------
+    gross : ndarray (trials,)
+        Annual gross loss per simulated year.
+    by_risk, by_component : ndarray (risks, d) and (components, d)
+        Per-trial totals for the first ``d = min(trials, detail_trials)`` years.
+    risk_mean, component_mean : ndarray
+        Means over all trials.
+    allocation : Allocation or None
+        Contract / insurer / retained split, when a policy or contracts were given.
+    """
+
+    register: Register
+    trials: int
+    seed: int
+    gross: np.ndarray
+    by_risk: np.ndarray
+    by_component: np.ndarray
+    risk_mean: np.ndarray
+    component_mean: np.ndarray
+    allocation: Allocation | None = None
+    policy: Policy | None = None
+    contracts: Contracts | None = None
+    control_status: dict[str, bool] = field(default_factory=dict)
+
+    def payer(self, name: str) -> np.ndarray:
+        """Per-trial annual totals for ``gross``, ``contract``, ``insurer`` or ``retained``."""
+        if name == "gross":
+            return self.gross
+        if self.allocation is None:
+            if name == "retained":
+                return self.gross
+            return np.zeros_like(self.gross)
+        return self.allocation.per_trial[name]
+
+    def summary(self, thresholds=DEFAULT_THRESHOLDS) -> dict:
+        """Everything a report or another tool needs, as plain JSON-ready values."""
+        reg = self.register
+        out: dict = {
+            "trials": self.trials, "seed": self.seed, "version": __version__,
+            "register": reg.path, "register_sha256": reg.sha256,
+            "practice": {"name": reg.practice.name, "ods_code": reg.practice.ods_code,
+                         "list_size": reg.practice.list_size,
+                         "interruption_cost_per_hour": reg.practice.interruption_cost_per_hour,
+                         "illustrative": reg.practice.illustrative},
+            "controls": {c: ("in place" if s else "planned") for c, s in sorted(self.control_status.items())},
+            "gross": summarize(self.gross),
+            "prob_exceed": {f"{t:.0f}": prob_exceed(self.gross, t) for t in thresholds},
+            "exceedance_curve": exceedance_curve(self.gross),
+        }
+        d = self.by_risk.shape[1]
+        alloc = self.allocation
+        by_risk = []
+        for i, r in enumerate(reg.risks):
+            row = {"risk_id": r.risk_id, "title": r.title, "category": r.category,
+                   "system_owner": r.system_owner, "mean": float(self.risk_mean[i]),
+                   "p99": float(np.quantile(self.by_risk[i], 0.99)) if d else 0.0,
+                   "share_of_mean": float(self.risk_mean[i] / self.gross.mean()) if self.gross.mean() > 0 else 0.0}
+            if alloc is not None:
+                for p in ("contract", "insurer", "retained"):
+                    row[f"{p}_mean"] = float(alloc.by_risk[p][i] / self.trials)
+            by_risk.append(row)
+        by_risk.sort(key=lambda r: -r["mean"])
+        out["by_risk"] = by_risk
+        out["percentiles_by_risk_from_trials"] = d
+        by_comp = {}
+        for k, c in enumerate(COMPONENTS):
+            entry = {"label": COMPONENT_LABELS[c], "mean": float(self.component_mean[k]),
+                     "p99": float(np.quantile(self.by_component[k], 0.99)) if d else 0.0}
+            if alloc is not None:
+                for p in ("contract", "insurer", "retained"):
+                    entry[f"{p}_mean"] = float(alloc.by_component[p][k] / self.trials)
+            by_comp[c] = entry
+        out["by_component"] = by_comp
+        if alloc is not None:
+            for p in ("contract", "insurer", "retained"):
+                out[p] = summarize(alloc.per_trial[p])
+            out["retained_prob_exceed"] = {f"{t:.0f}": prob_exceed(alloc.per_trial["retained"], t)
+                                           for t in thresholds}
+            out["retained_exceedance_curve"] = exceedance_curve(alloc.per_trial["retained"])
+            out["prob_aggregate_exhausted"] = float(alloc.aggregate_exhausted.mean()) if self.policy and self.policy.insured else None
+            out["prob_sublimit_exhausted"] = {c: float(v.mean()) for c, v in alloc.sublimit_exhausted.items()}
+            out["gap_table"] = gap_table(alloc, self.trials)
+            out["limit_for_1_in_100"] = float(np.quantile(alloc.per_trial["claims_before_aggregate"], 0.99))
+            out["policy"] = policy_summary(self.policy)
+            out["contracts"] = {"name": self.contracts.name, "source": self.contracts.source} if self.contracts else None
+        return out
+
+
+def policy_summary(policy: Policy | None) -> dict | None:
+    if policy is None:
+        return None
+    return {"name": policy.name, "insurer": policy.insurer, "premium": policy.premium,
+            "aggregate_limit": policy.aggregate_limit, "excess": policy.excess,
+            "limit_any_one_claim": policy.limit_any_one_claim, "coinsurance": policy.coinsurance,
+            "waiting_period_hours": policy.waiting_period_hours,
+            "waiting_period_mode": policy.waiting_period_mode,
+            "indemnity_period_hours": policy.indemnity_period_hours,
+            "requires_controls": list(policy.requires_controls),
+            "sections": {c: {"covered": s.covered, "sublimit": s.sublimit, "excess": s.excess}
+                         for c, s in policy.sections.items()},
+            "source": policy.source}
+
+
+def gap_table(alloc: Allocation, trials: int) -> list[dict]:
+    """Rows per component: mean gross, contract, insurer, retained, and retained by reason."""
+    rows = []
+    for k, c in enumerate(COMPONENTS):
+        row = {"component": c, "label": COMPONENT_LABELS[c]}
+        for p in ("gross", "contract", "insurer", "retained"):
+            row[p] = float(alloc.by_component[p][k] / trials)
+        row["reasons"] = {r: float(alloc.reasons[r][k] / trials) for r in REASONS if alloc.reasons[r][k] > 0}
+        rows.append(row)
+    return rows
+
+
+def simulate(register: Register, trials: int = DEFAULT_TRIALS, seed: int = DEFAULT_SEED, *,
+             policy: Policy | None = None, contracts: Contracts | None = None,
+             control_status: dict[str, bool] | None = None, threads: int | None = None,
+             detail_trials: int = DETAIL_TRIALS, show_progress: bool | None = None) -> SimulationResult:
+    """Simulate ``trials`` years of the register's losses.
+
+    Parameters
+    ----------
+    register : Register
+    trials : int
+        Simulated years. Memory is bounded: chunks of trials are simulated and discarded.
+    seed : int
+        The same seed gives the same numbers bit for bit (whatever ``threads``).
+    policy, contracts : optional
+        Terms to split every event between contract, insurer and practice. With a policy and no
+        contracts, the shipped default contract cover is used.
+    control_status : dict, optional
+        Controls to switch in place (True) or to planned (False) for this run.
+    threads : int, optional
+        Worker threads (default: up to 2). Results do not depend on it.
+    detail_trials : int
+        Keep per-trial totals by risk and component for this many trials.
+
+    Returns
+    -------
+    SimulationResult
+    """
+    if trials < 1:
+        raise ValueError("trials must be at least 1")
+    plan = Plan.from_register(register)
+    status = {**register.control_status, **(control_status or {})}
+    in_place = status_vector(plan, register, status)
+    cost = register.practice.interruption_cost_per_hour
+    if policy is not None and contracts is None:
+        contracts = load_contracts()
+    terms = Terms.compile(register, contracts, policy, status) if contracts is not None else None
+    R, K = len(plan.risks), len(COMPONENTS)
+    d = min(trials, detail_trials)
+    gross = np.zeros(trials)
+    by_risk = np.zeros((R, d))
+    by_comp = np.zeros((K, d))
+    parts = list(chunks(trials))
+
+    def work(part):
+        j, start, n = part
+        draws = draw_chunk(plan, seed, j, start, n, aux=terms is not None)
+        losses = realise(plan, draws, in_place, cost)
+        br, bc = gross_by_risk_and_component(plan, losses, n)
+        gross[start:start + n] = br.sum(axis=0)
+        if start < d:
+            m = min(n, d - start)
+            by_risk[:, start:start + m] = br[:, :m]
+            by_comp[:, start:start + m] = bc[:, :m]
+        alloc = None
+        if terms is not None:
+            alloc = allocate(EventTable.from_losses(losses, n), terms, R)
+        return br.sum(axis=1), bc.sum(axis=1), alloc
+
+    risk_sum = np.zeros(R)
+    comp_sum = np.zeros(K)
+    allocs = []
+    with ThreadPoolExecutor(threads or default_threads()) as pool:
+        for rs, cs, alloc in progress(pool.map(work, parts), len(parts), "simulating", show_progress):
+            risk_sum += rs
+            comp_sum += cs
+            if alloc is not None:
+                allocs.append(alloc)
+    allocation = combine(allocs) if allocs else None
+    if allocation is not None:
+        _rebase_on_gross(allocation, gross)
+    return SimulationResult(register, trials, seed, gross, by_risk, by_comp, risk_sum / trials,
+                            comp_sum / trials, allocation, policy, contracts, status)
+
+
+def _rebase_on_gross(allocation: Allocation, gross: np.ndarray) -> None:
+    """Make per-trial retained = gross - contract - insurer with the engine's gross totals
+    (the same sums taken in another order), so the identity holds to the last bit."""
+    pt = allocation.per_trial
+    pt["gross"] = gross
+    pt["retained"] = gross - pt["contract"] - pt["insurer"]
+
+
+class ScenarioModel:
+    """Simulated years kept in memory, to re-apply controls and policy terms at once.
+
+    Control statuses change which potential events happen and how large they are, on the same
+    random numbers (common random numbers); policy and contract terms are re-applied to the
+    realised events without simulating again.
+
+    Examples
+    --------
+    >>> model = ScenarioModel(register, trials=100_000, seed=1)      # doctest: +SKIP
+    >>> base = model.result(policy)                                    # doctest: +SKIP
+    >>> mfa = model.result(policy, control_status={"mfa": True})       # doctest: +SKIP
+    """
+
+    def __init__(self, register: Register, trials: int = DEFAULT_TRIALS, seed: int = DEFAULT_SEED,
+                 *, threads: int | None = None, show_progress: bool | None = None):
+        self.register = register
+        self.trials = trials
+        self.seed = seed
+        self.store = draw_all(register, trials, seed, aux=True, threads=threads, show_progress=show_progress)
+        self.plan = self.store.plan
+        self._cache: dict[tuple, tuple] = {}
+
+    def losses(self, control_status: dict[str, bool] | None = None):
+        """(EventTable, by_risk (R, trials), by_component (K, trials)) for a control scenario."""
+        status = {**self.register.control_status, **(control_status or {})}
+        vec = status_vector(self.plan, self.register, status)
+        key = tuple(vec.tolist())
+        if key not in self._cache:
+            cost = self.register.practice.interruption_cost_per_hour
+            tables, brs, bcs = [], [], []
+            for ch in self.store.chunks:
+                losses = realise(self.plan, ch, vec, cost)
+                br, bc = gross_by_risk_and_component(self.plan, losses, ch.n)
+                tables.append(EventTable.from_losses(losses, ch.n, offset=ch.start))
+                brs.append(br)
+                bcs.append(bc)
+            table = EventTable.concat(tables)
+            table.trials = self.trials
+            if len(self._cache) > 8:
+                self._cache.pop(next(iter(self._cache)))
+            self._cache[key] = (table, np.concatenate(brs, axis=1), np.concatenate(bcs, axis=1))
+        return self._cache[key]
+
+    def allocate(self, policy: Policy | None, contracts: Contracts | None = None,
+                 control_status: dict[str, bool] | None = None) -> Allocation:
+        """Apply terms to the simulated events of a control scenario."""
+        status = {**self.register.control_status, **(control_status or {})}
+        table, br, _ = self.losses(status)
+        terms = Terms.compile(self.register, contracts or load_contracts(), policy, status)
+        alloc = allocate(table, terms, len(self.plan.risks))
+        _rebase_on_gross(alloc, br.sum(axis=0))
+        return alloc
+
+    def result(self, policy: Policy | None = None, contracts: Contracts | None = None,
+               control_status: dict[str, bool] | None = None) -> SimulationResult:
+        status = {**self.register.control_status, **(control_status or {})}
+        table, br, bc = self.losses(status)
+        contracts = contracts or load_contracts()
+        alloc = self.allocate(policy, contracts, status)
+        return SimulationResult(self.register, self.trials, self.seed, br.sum(axis=0), br, bc,
+                                br.mean(axis=1), bc.mean(axis=1), alloc, policy, contracts, status)
+
+
+__all__ = ["simulate", "SimulationResult", "ScenarioModel", "DEFAULT_TRIALS", "DEFAULT_SEED",
+           "PERCENTILES"]

@@ -1,0 +1,284 @@
+"""The Monte Carlo engine: potential events, controls and common shocks, realised losses.
+
+Model (documented for users in ``docs/model.md``):
+
+* Each risk's yearly event count is Poisson. With ``events_low``/``events_high`` (or a
+  qualitative likelihood) the rate itself is lognormal per simulated year, so counts are a
+  Poisson-lognormal mixture (overdispersed).
+* Each event draws every loss component independently from its lognormal (occurring with its
+  probability); business interruption is downtime hours times the practice's cost per hour.
+* Controls and common shocks act by *thinning*: the engine draws potential events at the highest
+  rate a risk can have (its rate times the multipliers of the common shocks that can hit it) and
+  keeps each with probability ``prod(1 - reduction)`` over frequency controls in place, times
+  ``1 / multiplier`` for each shock that did not occur that year. Severity controls multiply the
+  components they act on by ``1 - reduction``. Each control's reduction is drawn once a year
+  (uniform between its low and high) and shared by all risks it protects. Because the same
+  potential events and draws serve every control scenario, comparisons use common random
+  numbers: a control put in place can only remove events or shrink losses.
+* Work is done in chunks of :data:`CHUNK` trials with streams keyed by (risk, chunk, purpose), so
+  results are bit-for-bit the same for a seed whatever the number of threads, and the first
+  ``n`` trials of a long run equal a run of ``n`` trials.
+"""
+from __future__ import annotations
+
+import os
+import sys
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from .components import BUSINESS_INTERRUPTION, COMPONENTS
+from .register import Register
+from .streams import AUX, COMPONENT_BASE, CONTROL, EVENTS, RISK, stream
+
+#: Trials per chunk: fixed, so results never depend on threads or total trials.
+CHUNK = 1 << 16
+
+
+@dataclass(frozen=True)
+class RiskPlan:
+    """What the engine needs of one risk, independent of which controls are in place."""
+
+    index: int
+    risk_id: str
+    rate: float
+    rate_mu: float | None
+    rate_sigma: float | None
+    potential: float                      # product of multipliers of shocks that can hit it
+    shocks: tuple[tuple[int, float], ...]  # (shock risk index, multiplier)
+    comps: tuple[tuple[int, float, float, float], ...]  # (component index, mu, sigma, prob)
+    freq_controls: tuple[tuple[int, float, float], ...]  # (control index, low, high)
+    sev_controls: tuple[tuple[tuple[int, float, float], ...], ...]  # per comp
+    is_shock: bool
+
+    @property
+    def thins(self) -> bool:
+        return bool(self.freq_controls) or self.potential > 1.0
+
+
+@dataclass(frozen=True)
+class Plan:
+    """The register compiled for the engine."""
+
+    risks: tuple[RiskPlan, ...]
+    controls: tuple[str, ...]             # controls named in the register, in order
+    components: tuple[str, ...] = COMPONENTS
+
+    @classmethod
+    def from_register(cls, register: Register) -> "Plan":
+        controls = tuple(sorted(register.control_status))
+        cidx = {c: i for i, c in enumerate(controls)}
+        kidx = {c: i for i, c in enumerate(COMPONENTS)}
+        index = {r.risk_id: i for i, r in enumerate(register.risks)}
+        shocks_on: dict[int, list[tuple[int, float]]] = {i: [] for i in range(len(register.risks))}
+        for s in register.risks:
+            if not s.common_shock or s.shock_multiplier <= 1.0:
+                continue
+            targets = s.shock_targets or tuple(r.risk_id for r in register.risks if not r.common_shock)
+            for t in targets:
+                j = index[t]
+                if j != index[s.risk_id] and not register.risks[j].common_shock:
+                    shocks_on[j].append((index[s.risk_id], s.shock_multiplier))
+        plans = []
+        for i, r in enumerate(register.risks):
+            rate = r.frequency.rate
+            comps, sev = [], []
+            for c in r.components:
+                d = c.dist
+                comps.append((kidx[c.component], d.mu, d.sigma, c.prob))
+                effects = []
+                for name in r.controls:
+                    e = register.controls[name].effect_on(c.component)
+                    if e is not None:
+                        effects.append((cidx[name], e.low, e.high))
+                sev.append(tuple(effects))
+            freq = []
+            for name in r.controls:
+                e = register.controls[name].effect_on("frequency")
+                if e is not None:
+                    freq.append((cidx[name], e.low, e.high))
+            shocks = tuple(shocks_on[i])
+            plans.append(RiskPlan(
+                i, r.risk_id, r.frequency.mean,
+                None if rate is None else rate.mu, None if rate is None else rate.sigma,
+                float(np.prod([m for _, m in shocks])) if shocks else 1.0, shocks,
+                tuple(comps), tuple(freq), tuple(sev), r.common_shock))
+        # shock risks are realised first: their occurrence changes other risks' keep probability
+        return cls(tuple(plans), controls)
+
+    @property
+    def order(self) -> list[RiskPlan]:
+        return sorted(self.risks, key=lambda p: not p.is_shock)
+
+
+@dataclass
+class RiskDraws:
+    """Potential events of one risk in one chunk."""
+
+    trial: np.ndarray              # int32, trial within chunk
+    thin: np.ndarray | None        # float32 uniforms for thinning
+    amounts: np.ndarray            # float32 (comps, events): pounds, or hours for BI
+    aux: np.ndarray | None = None  # float32 (3, events): time in year, recovery, denial uniforms
+
+
+@dataclass
+class ChunkDraws:
+    """Everything random in one chunk of trials."""
+
+    index: int
+    start: int
+    n: int
+    control_u: np.ndarray          # float64 (controls, n)
+    risks: list[RiskDraws]
+
+
+def draw_chunk(plan: Plan, seed: int, chunk: int, start: int, n: int, *, aux: bool) -> ChunkDraws:
+    """Draw one chunk's potential events for every risk and the controls' yearly effects."""
+    control_u = np.empty((len(plan.controls), n))
+    for c, name in enumerate(plan.controls):
+        control_u[c] = stream(seed, CONTROL, name, chunk).random(n)
+    draws = []
+    for p in plan.risks:
+        g = stream(seed, RISK, p.risk_id, chunk, EVENTS)
+        if p.rate_sigma is not None:
+            lam = np.exp(p.rate_mu + p.rate_sigma * g.standard_normal(n)) * p.potential
+            counts = g.poisson(lam)
+            trial = np.repeat(np.arange(n, dtype=np.int32), counts)
+        else:
+            total = g.poisson(p.rate * p.potential * n)
+            trial = g.integers(0, n, total, dtype=np.int32)
+        m = trial.size
+        thin = g.random(m, dtype=np.float32) if p.thins else None
+        amounts = np.empty((len(p.comps), m), dtype=np.float32)
+        for j, (k, mu, sigma, prob) in enumerate(p.comps):
+            gk = stream(seed, RISK, p.risk_id, chunk, COMPONENT_BASE + k)
+            col = amounts[j]
+            gk.standard_normal(m, dtype=np.float32, out=col)
+            col *= np.float32(sigma)
+            col += np.float32(mu)
+            np.exp(col, out=col)
+            if prob < 1.0:
+                col *= gk.random(m, dtype=np.float32) < prob
+        extra = stream(seed, RISK, p.risk_id, chunk, AUX).random((3, m), dtype=np.float32) if aux else None
+        draws.append(RiskDraws(trial, thin, amounts, extra))
+    return ChunkDraws(chunk, start, n, control_u, draws)
+
+
+@dataclass
+class RiskLosses:
+    """Realised events of one risk in one chunk, after controls and shocks."""
+
+    index: int
+    trial: np.ndarray       # int32
+    comps: tuple[int, ...]  # component indices of the columns
+    values: np.ndarray      # float64 (comps, events), pounds
+    hours: np.ndarray | None  # BI downtime hours per event, if the risk has BI
+    aux: np.ndarray | None
+
+
+def realise(plan: Plan, draws: ChunkDraws, in_place: np.ndarray, cost_per_hour: float) -> list[RiskLosses]:
+    """Apply control statuses (bool per plan control) and shocks to a chunk's potential events."""
+    n = draws.n
+    reduction = {}
+
+    def factor(effects) -> np.ndarray | None:
+        f = None
+        for c, lo, hi in effects:
+            if not in_place[c]:
+                continue
+            key = (c, lo, hi)
+            if key not in reduction:
+                reduction[key] = 1.0 - (lo + (hi - lo) * draws.control_u[c])
+            f = reduction[key].copy() if f is None else f * reduction[key]
+        return f
+
+    occurred: dict[int, np.ndarray] = {}
+    out: list[RiskLosses | None] = [None] * len(plan.risks)
+    bi = COMPONENTS.index(BUSINESS_INTERRUPTION)
+    for p in plan.order:
+        d = draws.risks[p.index]
+        trial, amounts, aux = d.trial, d.amounts, d.aux
+        if p.thins:
+            keep_p = factor(p.freq_controls)
+            if keep_p is None:
+                keep_p = np.ones(n)
+            for s, mult in p.shocks:
+                keep_p = keep_p * np.where(occurred[s], 1.0, 1.0 / mult)
+            kept = d.thin < keep_p[trial]
+            trial, amounts = trial[kept], amounts[:, kept]
+            aux = None if aux is None else aux[:, kept]
+        values = amounts.astype(np.float64)
+        hours = None
+        for j, (k, *_rest) in enumerate(p.comps):
+            f = factor(p.sev_controls[j])
+            if f is not None:
+                values[j] *= f[trial]
+            if k == bi:
+                hours = values[j].copy()
+                values[j] *= cost_per_hour
+        if p.is_shock:
+            occurred[p.index] = np.bincount(trial, minlength=n) > 0
+        out[p.index] = RiskLosses(p.index, trial, tuple(k for k, *_ in p.comps), values, hours, aux)
+    return out  # type: ignore[return-value]
+
+
+def gross_by_risk_and_component(plan: Plan, losses: list[RiskLosses], n: int):
+    """Per-trial totals of a chunk: (risks, n) and (components, n) arrays of pounds."""
+    by_risk = np.zeros((len(plan.risks), n))
+    by_comp = np.zeros((len(COMPONENTS), n))
+    for rl in losses:
+        for j, k in enumerate(rl.comps):
+            col = np.bincount(rl.trial, weights=rl.values[j], minlength=n)
+            by_comp[k] += col
+            by_risk[rl.index] += col
+    return by_risk, by_comp
+
+
+def chunks(trials: int):
+    """(chunk index, first trial, trials in chunk) covering ``trials``."""
+    for j, start in enumerate(range(0, trials, CHUNK)):
+        yield j, start, min(CHUNK, trials - start)
+
+
+def default_threads() -> int:
+    return max(1, min(2, os.cpu_count() or 1))
+
+
+def progress(iterable, total: int, desc: str, enabled: bool | None):
+    """Wrap in a tqdm bar on a terminal (or when asked)."""
+    if enabled is None:
+        enabled = sys.stderr.isatty() and total > 4
+    if not enabled:
+        return iterable
+    from tqdm import tqdm
+
+    return tqdm(iterable, total=total, desc=desc, unit="chunk", leave=False)
+
+
+@dataclass
+class EventStore:
+    """All potential events of a run, kept so that control scenarios and policy terms can be
+    re-applied to the same simulated years (the dashboard, policy comparisons)."""
+
+    plan: Plan
+    seed: int
+    trials: int
+    chunks: list[ChunkDraws] = field(default_factory=list)
+
+
+def draw_all(register: Register, trials: int, seed: int, *, aux: bool = True,
+             threads: int | None = None, show_progress: bool | None = None) -> EventStore:
+    """Draw and keep every chunk of potential events (memory grows with trials)."""
+    plan = Plan.from_register(register)
+    parts = list(chunks(trials))
+    with ThreadPoolExecutor(threads or default_threads()) as pool:
+        done = pool.map(lambda c: draw_chunk(plan, seed, c[0], c[1], c[2], aux=aux), parts)
+        store = EventStore(plan, seed, trials, list(progress(done, len(parts), "simulating", show_progress)))
+    return store
+
+
+def status_vector(plan: Plan, register: Register, status: dict[str, bool] | None = None) -> np.ndarray:
+    """Bool per plan control: in place under ``status`` (defaults to the register's)."""
+    merged = {**register.control_status, **(status or {})}
+    return np.array([bool(merged.get(c, False)) for c in plan.controls], dtype=bool)
