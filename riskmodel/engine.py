@@ -117,7 +117,9 @@ class SimulationResult:
             out["prob_aggregate_exhausted"] = float(alloc.aggregate_exhausted.mean()) if self.policy and self.policy.insured else None
             out["prob_sublimit_exhausted"] = {c: float(v.mean()) for c, v in alloc.sublimit_exhausted.items()}
             out["gap_table"] = gap_table(alloc, self.trials)
-            out["limit_for_1_in_100"] = float(np.quantile(alloc.per_trial["claims_before_aggregate"], 0.99))
+            insured = self.policy is not None and self.policy.insured
+            out["limit_for_1_in_100"] = (float(np.quantile(alloc.per_trial["claims_before_aggregate"], 0.99))
+                                         if insured else None)
             out["policy"] = policy_summary(self.policy)
             out["contracts"] = {"name": self.contracts.name, "source": self.contracts.source} if self.contracts else None
         return out

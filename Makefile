@@ -1,0 +1,42 @@
+# One-command entry points. Everything installs into a local virtual environment (.venv).
+PYTHON ?= python3
+VENV ?= .venv
+BIN := $(VENV)/bin
+QUARTER ?= 2026Q4
+PREVIOUS ?= 2026Q3
+TRIALS ?= 100000
+
+.PHONY: report test simulate benchmark dashboard clean
+
+$(BIN)/riskmodel: pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --quiet --upgrade pip
+	$(BIN)/pip install --quiet -e .
+	touch $@
+
+$(VENV)/.test-deps: $(BIN)/riskmodel
+	$(BIN)/pip install --quiet -e '.[test]'
+	touch $@
+
+## report: install, then run the quarterly reports for every shipped practice (previous and current quarter)
+report: $(BIN)/riskmodel
+	$(BIN)/riskmodel report --quarter $(PREVIOUS) --trials $(TRIALS)
+	$(BIN)/riskmodel report --quarter $(QUARTER) --previous $(PREVIOUS) --trials $(TRIALS)
+
+## simulate: print the simulation summary of every shipped practice
+simulate: $(BIN)/riskmodel
+	for f in registers/*/$(QUARTER).*; do $(BIN)/riskmodel simulate $$f --trials $(TRIALS) || exit 1; done
+
+## test: install with test dependencies and run the test suite
+test: $(VENV)/.test-deps
+	$(BIN)/python -m pytest -q
+
+benchmark: $(VENV)/.test-deps
+	$(BIN)/pip install --quiet -e '.[bench]'
+	$(BIN)/python benchmarks/bench_engine.py
+
+dashboard: $(BIN)/riskmodel
+	$(BIN)/riskmodel dashboard
+
+clean:
+	rm -rf $(VENV) outputs/20* .pytest_cache

@@ -1,0 +1,142 @@
+"""The ``riskmodel`` command line."""
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+
+import click
+
+from . import __version__
+from .atomic import write_text
+from .contracts import load_contracts
+from .engine import DEFAULT_SEED, DEFAULT_TRIALS, ScenarioModel, simulate
+from .errors import InputError
+from .formatting import money, percent
+from .metrics import DEFAULT_THRESHOLDS
+from .policy import load_policy
+from .register import load_register
+from .textreport import summary_text
+
+EXIT_INVALID = 2
+
+
+def _fail(exc: InputError) -> None:
+    click.echo(str(exc), err=True)
+    sys.exit(EXIT_INVALID)
+
+
+def _warn(register) -> None:
+    for w in register.warnings:
+        click.echo(str(w), err=True)
+
+
+def _beside(register_path: str, name: str) -> Path | None:
+    p = Path(register_path).parent / name
+    return p if p.is_file() else None
+
+
+def _json_dump(data, target: str) -> None:
+    text = json.dumps(data, indent=2, allow_nan=False)
+    if target == "-":
+        click.echo(text)
+    else:
+        write_text(target, text + "\n")
+        click.echo(f"wrote {target}", err=True)
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(__version__, prog_name="riskmodel")
+def main() -> None:
+    """Cyber risk register and insurance exposure model for UK GP practices."""
+
+
+@main.command()
+@click.argument("register", type=click.Path(dir_okay=False))
+@click.option("--practice", type=click.Path(dir_okay=False), help="practice.toml (default: beside the register)")
+def validate(register: str, practice: str | None) -> None:
+    """Check a register (CSV or .xlsx) and report every problem at once."""
+    try:
+        reg = load_register(register, practice)
+    except InputError as exc:
+        _fail(exc)
+    _warn(reg)
+    planned = sum(1 for s in reg.control_status.values() if not s)
+    click.echo(f"{register}: OK - {len(reg.risks)} risks, {len(reg.control_status)} controls "
+               f"({planned} planned), {len(reg.warnings)} warning(s); practice: {reg.practice.name}")
+
+
+@main.command(name="simulate")
+@click.argument("register", type=click.Path(dir_okay=False))
+@click.option("--practice", type=click.Path(dir_okay=False), help="practice.toml (default: beside the register)")
+@click.option("--trials", type=click.IntRange(min=1), default=DEFAULT_TRIALS, show_default=True,
+              help="simulated years")
+@click.option("--seed", type=int, default=DEFAULT_SEED, show_default=True)
+@click.option("--json", "json_out", metavar="PATH|-", help="write results as JSON to PATH, or '-' for stdout")
+@click.option("--policy", type=click.Path(dir_okay=False),
+              help="policy schedule TOML (default: policy.toml beside the register, if any)")
+@click.option("--contracts", type=click.Path(dir_okay=False),
+              help="contract cover TOML (default: contracts.toml beside the register, else the shipped default)")
+@click.option("--no-policy", is_flag=True, help="ignore any policy.toml beside the register")
+@click.option("--threshold", type=float, multiple=True, help="report P(annual loss > X); repeatable")
+@click.option("--threads", type=click.IntRange(min=1), default=None, help="worker threads (default 2)")
+@click.option("--progress/--no-progress", default=None, help="progress bar (default: on a terminal)")
+def simulate_cmd(register, practice, trials, seed, json_out, policy, contracts, no_policy, threshold,
+                 threads, progress) -> None:
+    """Simulate a register's annual losses; with a policy, who pays them."""
+    try:
+        reg = load_register(register, practice)
+        policy_path = None if no_policy else (policy or _beside(register, "policy.toml"))
+        pol = load_policy(policy_path, set(reg.controls)) if policy_path else None
+        contracts_path = contracts or _beside(register, "contracts.toml")
+        con = load_contracts(contracts_path) if (pol is not None or contracts_path) else None
+    except InputError as exc:
+        _fail(exc)
+    _warn(reg)
+    result = simulate(reg, trials, seed, policy=pol, contracts=con, threads=threads, show_progress=progress)
+    summary = result.summary(tuple(threshold) or DEFAULT_THRESHOLDS)
+    if json_out:
+        _json_dump(summary, json_out)
+        if json_out == "-":
+            return
+    click.echo(summary_text(summary))
+
+
+@main.command(name="compare-policies")
+@click.argument("register", type=click.Path(dir_okay=False))
+@click.argument("policies", nargs=-1, required=True, type=click.Path(dir_okay=False))
+@click.option("--practice", type=click.Path(dir_okay=False))
+@click.option("--contracts", type=click.Path(dir_okay=False))
+@click.option("--trials", type=click.IntRange(min=1), default=DEFAULT_TRIALS, show_default=True)
+@click.option("--seed", type=int, default=DEFAULT_SEED, show_default=True)
+@click.option("--json", "json_out", metavar="PATH|-")
+def compare_policies(register, policies, practice, contracts, trials, seed, json_out) -> None:
+    """Compare policy schedules on the same simulated losses (common random numbers)."""
+    from .comparison import compare
+
+    try:
+        reg = load_register(register, practice)
+        pols = [load_policy(p, set(reg.controls)) for p in policies]
+        con = load_contracts(contracts or _beside(register, "contracts.toml"))
+    except InputError as exc:
+        _fail(exc)
+    _warn(reg)
+    model = ScenarioModel(reg, trials, seed)
+    rows = compare(model, pols, con)
+    if json_out:
+        _json_dump({"trials": trials, "seed": seed, "register": register, "policies": rows}, json_out)
+        if json_out == "-":
+            return
+    click.echo(f"{reg.practice.name}: {trials:,} simulated years, seed {seed}\n")
+    header = f"{'policy':<34}{'premium':>10}{'retained mean':>15}{'1-in-100 kept':>15}{'limit runs out':>16}{'saving per £1':>15}"
+    click.echo(header)
+    click.echo("-" * len(header))
+    for r in rows:
+        per = "—" if r["reduction_per_premium_pound"] is None else f"£{r['reduction_per_premium_pound']:.2f}"
+        click.echo(f"{r['name'][:33]:<34}{money(r['premium']):>10}{money(r['retained_mean']):>15}"
+                   f"{money(r['retained_p99']):>15}{percent(r['prob_aggregate_exhausted']):>16}{per:>15}")
+    click.echo("\nsaving per £1: reduction in expected retained loss (against no policy) per pound of premium.")
+
+
+if __name__ == "__main__":  # pragma: no cover
+    main()
