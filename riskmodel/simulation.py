@@ -16,8 +16,8 @@ Model (documented for users in ``docs/model.md``):
   potential events and draws serve every control scenario, comparisons use common random
   numbers: a control put in place can only remove events or shrink losses.
 * Work is done in chunks of :data:`CHUNK` trials with streams keyed by (risk, chunk, purpose), so
-  results are bit-for-bit the same for a seed whatever the number of threads, and the first
-  ``n`` trials of a long run equal a run of ``n`` trials.
+  results are bit-for-bit the same for a seed whatever the number of threads, and a run of
+  whole chunks is the start of any longer run with the same seed.
 """
 from __future__ import annotations
 

@@ -1,0 +1,147 @@
+"""The engine against closed forms, an exact FFT method, and its own guarantees."""
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pytest
+
+from riskmodel import load_register, simulate
+from riskmodel.engine import ScenarioModel
+from riskmodel.simulation import CHUNK
+
+from .conftest import lognormal_range, risk
+
+MU, SIGMA, LAM = 10.0, 1.5, 2.0
+
+
+def within(estimate, exact, se, k=4.0):
+    """|estimate - exact| within k standard errors."""
+    assert abs(estimate - exact) <= k * se, f"{estimate} vs {exact} (se {se})"
+
+
+def test_compound_poisson_mean_and_second_moment(make_register):
+    lo, hi = lognormal_range(MU, SIGMA)
+    reg = load_register(make_register([risk(events_per_year=LAM, incident_response_low=lo,
+                                            incident_response_high=hi)]))
+    res = simulate(reg, 400_000, seed=11)
+    x = res.gross
+    ex, ex2 = math.exp(MU + SIGMA**2 / 2), math.exp(2 * MU + 2 * SIGMA**2)
+    mean, var = LAM * ex, LAM * ex2
+    within(x.mean(), mean, x.std() / math.sqrt(x.size))
+    # E[S^2] = Var + mean^2, a mean whose standard error we estimate from the sample
+    s2 = x**2
+    within(s2.mean(), var + mean**2, s2.std() / math.sqrt(x.size), k=5)
+
+
+def test_overdispersed_count_closed_form(make_register):
+    # constant loss 1,000 (low == high) makes S = 1000 N, so counts can be checked exactly
+    reg = load_register(make_register([risk(events_per_year="", events_low=0.5, events_high=4,
+                                            incident_response_low=1000, incident_response_high=1000)]))
+    f = reg.risks[0].frequency
+    n = simulate(reg, 300_000, seed=3).gross / 1000
+    assert np.allclose(n, np.round(n))
+    within(n.mean(), f.mean, n.std() / math.sqrt(n.size))
+    n2 = n**2
+    within(n2.mean(), f.variance() + f.mean**2, n2.std() / math.sqrt(n.size), k=5)
+    assert f.variance() > f.mean  # overdispersed
+
+
+def test_percentiles_against_exact_fft(make_register):
+    aggregate = pytest.importorskip("aggregate")
+    lo, hi = lognormal_range(MU, SIGMA)
+    reg = load_register(make_register([risk(events_per_year=LAM, incident_response_low=lo,
+                                            incident_response_high=hi)]))
+    res = simulate(reg, 400_000, seed=5)
+    exact = aggregate.build(f"agg Check {LAM} claims sev {math.exp(MU)} * lognorm {SIGMA} poisson",
+                            log2=18, bs=200, normalize=False)
+    T = res.gross.size
+    for p in (0.5, 0.9, 0.95, 0.99):
+        q = np.quantile(res.gross, p)
+        # the exact CDF at the simulated percentile is p up to binomial sampling error
+        F = float(exact.cdf(q))
+        within(F, p, math.sqrt(p * (1 - p) / T), k=4.5)
+
+
+def test_same_seed_same_numbers_bit_for_bit_whatever_threads():
+    reg = load_register("registers/meadowbank-average/2026Q4.csv")
+    a = simulate(reg, 3 * CHUNK // 2, seed=7, threads=1)
+    b = simulate(reg, 3 * CHUNK // 2, seed=7, threads=2)
+    assert np.array_equal(a.gross, b.gross)
+    assert np.array_equal(a.by_risk, b.by_risk)
+    assert a.summary() == b.summary()
+    c = simulate(reg, 3 * CHUNK // 2, seed=8)
+    assert not np.array_equal(a.gross, c.gross)
+
+
+def test_whole_chunks_are_a_prefix_of_a_longer_run():
+    reg = load_register("registers/meadowbank-average/2026Q4.csv")
+    short = simulate(reg, CHUNK, seed=2)
+    long = simulate(reg, CHUNK + 10, seed=2)
+    assert np.array_equal(short.gross, long.gross[:CHUNK])
+
+
+def test_risks_get_independent_streams(make_register):
+    reg = load_register(make_register([risk("A"), risk("B")]))
+    res = simulate(reg, 200_000, seed=1)
+    a, b = res.by_risk
+    assert not np.array_equal(a, b)
+    r = np.corrcoef(a, b)[0, 1]
+    assert abs(r) < 4 / math.sqrt(a.size)
+
+
+def test_adding_a_risk_keeps_other_risks_numbers(make_register, tmp_path):
+    from .conftest import write_register
+    one = load_register(write_register(tmp_path / "a", [risk("A")]))
+    two = load_register(write_register(tmp_path / "b", [risk("A"), risk("Z")]))
+    assert np.array_equal(simulate(one, 5000, seed=4).by_risk[0], simulate(two, 5000, seed=4).by_risk[0])
+
+
+def test_controls_in_place_never_raise_any_years_loss():
+    reg = load_register("registers/meadowbank-average/2026Q4.csv")
+    planned = {c: False for c in reg.control_status}
+    in_place = {c: True for c in reg.control_status}
+    lo = simulate(reg, 50_000, seed=9, control_status=in_place).gross
+    hi = simulate(reg, 50_000, seed=9, control_status=planned).gross
+    assert np.all(lo <= hi + 1e-9)
+    assert lo.mean() < hi.mean()
+
+
+def test_frequency_control_closed_form(make_register):
+    # MFA reduces frequency by U(0.5, 0.9): expected factor 0.3
+    reg = load_register(make_register([risk(events_per_year=2, controls="mfa")]))
+    res = simulate(reg, 300_000, seed=12)
+    ex = reg.risks[0].components[0].dist.mean()
+    within(res.gross.mean(), 2 * 0.3 * ex, res.gross.std() / math.sqrt(res.gross.size))
+
+
+def test_common_shock_raises_other_risks_by_its_multiplier(make_register):
+    rows = [risk("S", category="supplier_outage", system_owner="supplier", events_per_year=0.5,
+                 common_shock="yes", shock_multiplier=3),
+            risk("A", events_per_year=1.0)]
+    reg = load_register(make_register(rows))
+    res = simulate(reg, 300_000, seed=13)
+    p_shock = 1 - math.exp(-0.5)
+    ex = reg.risks[1].components[0].dist.mean()
+    a = res.by_risk[1]
+    within(a.mean(), 1.0 * ex * (1 + 2 * p_shock), a.std() / math.sqrt(a.size))
+    # and losses of the two risks become positively correlated
+    assert np.corrcoef(res.by_risk[0], a)[0, 1] > 0.05
+
+
+def test_scenario_model_matches_streaming_engine():
+    reg = load_register("registers/meadowbank-average/2026Q4.csv")
+    model = ScenarioModel(reg, 20_000, seed=3)
+    a = model.result(None).gross
+    b = simulate(reg, 20_000, seed=3).gross
+    assert np.allclose(a, b, rtol=1e-12, atol=1e-9)
+
+
+def test_summary_statistics_are_consistent():
+    reg = load_register("registers/meadowbank-average/2026Q4.csv")
+    s = simulate(reg, 20_000, seed=1).summary()
+    g = s["gross"]
+    assert g["p50"] <= g["p90"] <= g["p95"] <= g["p99"] <= g["p99_5"]
+    assert g["tvar99"] >= g["p99"]
+    assert sum(r["mean"] for r in s["by_risk"]) == pytest.approx(g["mean"], rel=1e-9)
+    assert sum(c["mean"] for c in s["by_component"].values()) == pytest.approx(g["mean"], rel=1e-9)
