@@ -1,6 +1,7 @@
 """Read TOML files (practice profiles, policy schedules, contracts) with located errors."""
 from __future__ import annotations
 
+import re
 import tomllib
 from pathlib import Path
 from typing import Any
@@ -19,7 +20,9 @@ def read_toml(path: str | Path, what: str) -> dict[str, Any]:
     except UnicodeDecodeError:
         raise InputError([Problem(str(path), None, None, None, f"expected a UTF-8 text {what} file")]) from None
     except tomllib.TOMLDecodeError as exc:
-        raise InputError([Problem(str(path), getattr(exc, "lineno", None), None, None,
+        m = re.search(r"line (\d+)", str(exc))
+        line = getattr(exc, "lineno", None) or (int(m.group(1)) if m else None)
+        raise InputError([Problem(str(path), line, None, None,
                                   f"expected valid TOML ({exc}); see registers/README.md for an example")]) from None
 
 
