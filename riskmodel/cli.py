@@ -138,5 +138,42 @@ def compare_policies(register, policies, practice, contracts, trials, seed, json
     click.echo("\nsaving per £1: reduction in expected retained loss (against no policy) per pound of premium.")
 
 
+@main.command()
+@click.option("--quarter", required=True, help="quarter to report, e.g. 2026Q4")
+@click.option("--registers", "registers_dir", type=click.Path(file_okay=False), default="registers", show_default=True,
+              help="folder of practice folders")
+@click.option("--outputs", "outputs_dir", type=click.Path(file_okay=False), default="outputs", show_default=True)
+@click.option("--practice", "practices", multiple=True, help="only these practice folders (repeatable)")
+@click.option("--previous", help="previous quarter already reported, for the comparison (e.g. 2026Q3)")
+@click.option("--trials", type=click.IntRange(min=100), default=DEFAULT_TRIALS, show_default=True)
+@click.option("--seed", type=int, default=DEFAULT_SEED, show_default=True)
+def report(quarter, registers_dir, outputs_dir, practices, previous, trials, seed) -> None:
+    """Run the quarterly report notebook for every practice (papermill), then write a manifest."""
+    import re
+
+    from .batch import run_batch
+
+    if not re.fullmatch(r"\d{4}Q[1-4]", quarter):
+        click.echo(f"--quarter: got {quarter!r}; expected a year and quarter such as 2026Q4", err=True)
+        sys.exit(EXIT_INVALID)
+    try:
+        outcomes = run_batch(quarter, Path(registers_dir), Path(outputs_dir), list(practices), trials=trials,
+                             seed=seed, previous=previous)
+    except FileNotFoundError as exc:
+        click.echo(str(exc), err=True)
+        sys.exit(EXIT_INVALID)
+    ok = [o for o in outcomes if o.status == "ok"]
+    bad = [o for o in outcomes if o.status != "ok"]
+    for o in outcomes:
+        where = Path(outputs_dir) / quarter / o.practice / "report.html" if o.status == "ok" else ""
+        click.echo(f"{o.status:>7}  {o.practice:<28} {o.duration:6.1f}s  {where or o.error}")
+    click.echo(f"{len(ok)} of {len(outcomes)} practice reports written to {Path(outputs_dir) / quarter}; "
+               f"manifest: {Path(outputs_dir) / quarter / 'manifest.csv'}")
+    if bad:
+        click.echo(f"{len(bad)} failed: {', '.join(o.practice for o in bad)} (error notebooks in "
+                   f"{Path(outputs_dir) / quarter / '_failed'})", err=True)
+        sys.exit(1)
+
+
 if __name__ == "__main__":  # pragma: no cover
     main()

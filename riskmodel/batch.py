@@ -1,0 +1,131 @@
+"""The quarterly batch: one papermill report per practice, a manifest, failures kept apart.
+
+Each practice's notebook is executed into a temporary folder and moved into place only when it
+succeeded, so a crash never leaves half a report; a failing practice does not stop the others.
+"""
+from __future__ import annotations
+
+import csv
+import io
+import shutil
+import tempfile
+import time
+import traceback
+from dataclasses import dataclass
+from pathlib import Path
+
+from . import __version__
+from .atomic import write_text
+from .register import register_hash
+from .reporting import find_quarter_register
+
+PACKAGE_ROOT = Path(__file__).resolve().parent
+KERNEL = "python3"
+CELL_TIMEOUT = 1800
+MANIFEST_COLUMNS = ["practice", "status", "duration_s", "register", "register_sha256", "seed", "trials",
+                    "version", "error"]
+
+
+def notebook_path(name: str) -> Path:
+    """A shipped notebook: ``notebooks/`` of a source checkout."""
+    for base in (PACKAGE_ROOT.parent / "notebooks", PACKAGE_ROOT / "notebooks"):
+        if (base / name).is_file():
+            return base / name
+    raise FileNotFoundError(f"notebook {name} not found beside the package")
+
+
+def check_parameters(notebook: Path, params: dict) -> None:
+    """papermill only warns on unknown parameters: refuse them instead."""
+    import papermill
+
+    known = set(papermill.inspect_notebook(str(notebook)))
+    unknown = sorted(set(params) - known)
+    if unknown:
+        raise ValueError(f"{notebook.name} has no parameters {unknown}; it takes {sorted(known)}")
+
+
+def to_html(executed: Path, target: Path) -> None:
+    """HTML with code hidden and images embedded (readable offline)."""
+    import nbformat
+    from nbconvert import HTMLExporter
+
+    exporter = HTMLExporter(template_name="lab")
+    exporter.exclude_input = True
+    exporter.exclude_input_prompt = True
+    exporter.exclude_output_prompt = True
+    body, _ = exporter.from_notebook_node(nbformat.read(str(executed), as_version=4))
+    target.write_text(body, encoding="utf-8")
+
+
+@dataclass
+class Outcome:
+    practice: str
+    status: str
+    duration: float
+    register: str
+    sha: str
+    error: str = ""
+
+
+def run_practice(practice_dir: Path, quarter: str, out_root: Path, *, trials: int, seed: int,
+                 previous: str | None) -> Outcome:
+    import papermill
+
+    start = time.perf_counter()
+    name = practice_dir.name
+    reg = find_quarter_register(practice_dir, quarter)
+    if reg is None:
+        return Outcome(name, "skipped", 0.0, "", "", f"no register for {quarter} in {practice_dir}")
+    sha = register_hash(reg)
+    nb = notebook_path("quarterly_report.ipynb")
+    prev_results = out_root.parent / previous / name / "results.json" if previous else None
+    final = out_root / name
+    work = Path(tempfile.mkdtemp(prefix=f".{name}.", dir=out_root)).resolve()
+    params = {"register": str(reg.resolve()), "quarter": quarter, "trials": trials, "seed": seed,
+              "previous_results": str(prev_results) if prev_results and prev_results.is_file() else None,
+              "results_dir": str(work)}
+    try:
+        check_parameters(nb, params)
+        papermill.execute_notebook(str(nb), str(work / "report.ipynb"), parameters=params, kernel_name=KERNEL,
+                                   execution_timeout=CELL_TIMEOUT, progress_bar=False, log_output=False,
+                                   cwd=str(work))
+        to_html(work / "report.ipynb", work / "report.html")
+        if final.exists():
+            shutil.rmtree(final)
+        work.rename(final)
+        return Outcome(name, "ok", time.perf_counter() - start, str(reg), sha)
+    except Exception as exc:  # one practice failing must not stop the batch
+        failed = out_root / "_failed"
+        failed.mkdir(exist_ok=True)
+        if (work / "report.ipynb").exists():
+            shutil.copy(work / "report.ipynb", failed / f"{name}.ipynb")
+        shutil.rmtree(work, ignore_errors=True)
+        message = str(exc).strip().splitlines()
+        short = next((ln for ln in reversed(message) if ln.strip()), exc.__class__.__name__)
+        if not (failed / f"{name}.ipynb").exists():
+            write_text(failed / f"{name}.txt", traceback.format_exc())
+        return Outcome(name, "failed", time.perf_counter() - start, str(reg), sha, short[:500])
+
+
+def run_batch(quarter: str, registers: Path, outputs: Path, practices: list[str] | None = None, *,
+              trials: int, seed: int, previous: str | None = None, show_progress: bool | None = None) -> list[Outcome]:
+    dirs = sorted(d for d in registers.iterdir() if d.is_dir() and not d.name.startswith((".", "_")))
+    if practices:
+        missing = sorted(set(practices) - {d.name for d in dirs})
+        if missing:
+            raise FileNotFoundError(f"no practice folder {', '.join(missing)} in {registers}")
+        dirs = [d for d in dirs if d.name in practices]
+    out_root = outputs / quarter
+    out_root.mkdir(parents=True, exist_ok=True)
+    from .simulation import progress
+
+    outcomes = []
+    for d in progress(dirs, len(dirs), "practices", show_progress if show_progress is not None else None):
+        outcomes.append(run_practice(d, quarter, out_root, trials=trials, seed=seed, previous=previous))
+    buf = io.StringIO()
+    w = csv.writer(buf)
+    w.writerow(MANIFEST_COLUMNS)
+    for o in outcomes:
+        w.writerow([o.practice, o.status, f"{o.duration:.1f}", o.register, o.sha, seed, trials, __version__, o.error])
+    write_text(out_root / "manifest.csv", buf.getvalue())
+    return outcomes

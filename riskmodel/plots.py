@@ -1,0 +1,86 @@
+"""Charts a partner can read: titles, labelled axes, money on the axes."""
+from __future__ import annotations
+
+import matplotlib.pyplot as plt
+import numpy as np  # noqa: E402
+from matplotlib.ticker import FuncFormatter  # noqa: E402
+
+from .components import COMPONENT_LABELS, COMPONENTS  # noqa: E402
+from .formatting import money_short  # noqa: E402
+from .metrics import exceedance_points  # noqa: E402
+
+_MONEY = FuncFormatter(lambda x, _pos: money_short(x))
+PAYER_COLOURS = {"contract": "#4c78a8", "insurer": "#59a14f", "retained": "#e15759"}
+PAYER_LABELS = {"contract": "NHS or supplier contract", "insurer": "Insurer", "retained": "Practice (the gap)"}
+
+
+def exceedance_figure(gross: np.ndarray, retained: np.ndarray | None = None, *, excess: float | None = None,
+                      limit: float | None = None, title: str = "How bad could a year be?", ax=None):
+    """Loss exceedance curve: the chance in any year that losses exceed each amount."""
+    if ax is None:
+        fig, ax = plt.subplots(figsize=(8, 4.5))
+    else:
+        fig = ax.figure
+    x, p = exceedance_points(gross)
+    ax.plot(x, p, color="#333333", lw=2, label="All losses (gross)")
+    if retained is not None:
+        xr, pr = exceedance_points(retained)
+        ax.plot(xr, pr, color=PAYER_COLOURS["retained"], lw=2, label="Kept by the practice")
+    for value, label, style in ((excess, "Excess", ":"), (limit, "Policy limit", "--")):
+        if value:
+            ax.axvline(value, color="#777777", ls=style, lw=1.2, label=f"{label} {money_short(value)}")
+    ax.set_yscale("log")
+    ax.set_ylim(max(1.0 / gross.size, 1e-4), 1)
+    ax.set_xscale("symlog", linthresh=1000)
+    ax.xaxis.set_major_formatter(_MONEY)
+    ax.yaxis.set_major_formatter(FuncFormatter(lambda y, _p: f"1 in {1 / y:,.0f}" if y < 1 else "every year"))
+    ax.set_xlabel("Annual loss")
+    ax.set_ylabel("Chance of a worse year")
+    ax.set_title(title)
+    ax.grid(True, which="major", alpha=0.3)
+    ax.legend(loc="lower left", fontsize=8)
+    fig.tight_layout()
+    return fig
+
+
+def who_pays_figure(gap_rows: list[dict], title: str = "Who pays, by kind of cost (expected per year)", ax=None):
+    """Stacked bars per component: contract, insurer, practice."""
+    rows = [r for r in gap_rows if r["gross"] > 0]
+    if ax is None:
+        fig, ax = plt.subplots(figsize=(8, 0.45 * max(4, len(rows)) + 1))
+    else:
+        fig = ax.figure
+    labels = [r["label"] for r in rows]
+    left = np.zeros(len(rows))
+    for payer in ("contract", "insurer", "retained"):
+        vals = np.array([r[payer] for r in rows])
+        ax.barh(labels, vals, left=left, color=PAYER_COLOURS[payer], label=PAYER_LABELS[payer])
+        left += vals
+    ax.invert_yaxis()
+    ax.xaxis.set_major_formatter(_MONEY)
+    ax.set_xlabel("Expected cost per year")
+    ax.set_title(title)
+    ax.legend(loc="lower right", fontsize=8)
+    ax.grid(True, axis="x", alpha=0.3)
+    fig.tight_layout()
+    return fig
+
+
+def top_risks_figure(by_risk: list[dict], n: int = 10, title: str = "Risks by expected annual loss", ax=None):
+    rows = by_risk[:n]
+    if ax is None:
+        fig, ax = plt.subplots(figsize=(8, 0.45 * max(4, len(rows)) + 1))
+    else:
+        fig = ax.figure
+    labels = [f"{r['risk_id']} {r['title'][:38]}" for r in rows]
+    ax.barh(labels, [r["mean"] for r in rows], color="#4c78a8")
+    ax.invert_yaxis()
+    ax.xaxis.set_major_formatter(_MONEY)
+    ax.set_xlabel("Expected loss per year")
+    ax.set_title(title)
+    ax.grid(True, axis="x", alpha=0.3)
+    fig.tight_layout()
+    return fig
+
+
+__all__ = ["exceedance_figure", "who_pays_figure", "top_risks_figure", "COMPONENTS", "COMPONENT_LABELS"]

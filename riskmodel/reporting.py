@@ -1,0 +1,203 @@
+"""What a quarterly report shows, computed in the package (the notebook only presents it)."""
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from . import __version__
+from .atomic import atomic_path, write_text
+from .contracts import load_contracts
+from .engine import ScenarioModel, SimulationResult
+from .formatting import money, one_in, percent
+from .policy import Policy, load_policy
+from .register import Register, load_register
+
+REGISTER_SUFFIXES = (".xlsx", ".xlsm", ".csv")
+
+
+def find_quarter_register(practice_dir: str | Path, quarter: str) -> Path | None:
+    """``<practice_dir>/<quarter>.xlsx`` (or .csv), else ``register.xlsx``/``register.csv``."""
+    d = Path(practice_dir)
+    for stem in (quarter, "register"):
+        for suffix in REGISTER_SUFFIXES:
+            if (d / f"{stem}{suffix}").is_file():
+                return d / f"{stem}{suffix}"
+    return None
+
+
+def beside(path: Path, name: str) -> Path | None:
+    p = path.parent / name
+    return p if p.is_file() else None
+
+
+@dataclass
+class QuarterlyReport:
+    """One practice's quarter: simulated losses, who pays, and what would change them."""
+
+    quarter: str
+    register: Register
+    policy: Policy | None
+    model: ScenarioModel
+    result: SimulationResult
+    summary: dict
+    previous: dict | None = None
+
+    @classmethod
+    def build(cls, register: str, quarter: str, policy: str | None = None, contracts: str | None = None,
+              trials: int = 100_000, seed: int = 20261, previous_results: str | None = None) -> "QuarterlyReport":
+        path = Path(register)
+        reg = load_register(path)
+        pol_path = Path(policy) if policy else beside(path, "policy.toml")
+        pol = load_policy(pol_path, set(reg.controls)) if pol_path else None
+        con = load_contracts(Path(contracts) if contracts else beside(path, "contracts.toml"))
+        model = ScenarioModel(reg, trials, seed, show_progress=False)
+        result = model.result(pol, con)
+        summary = result.summary()
+        summary["quarter"] = quarter
+        prev = None
+        if previous_results and Path(previous_results).is_file():
+            prev = json.loads(Path(previous_results).read_text())
+        report = cls(quarter, reg, pol, model, result, summary, prev)
+        summary["controls_ranking"] = report.controls_ranking().to_dict(orient="records")
+        return report
+
+    # ---- numbers -------------------------------------------------------------------------
+    def controls_ranking(self) -> pd.DataFrame:
+        """Each control named in the register: the reduction in expected retained loss from
+        having it in place (same simulated years), per pound of its annual cost."""
+        base = self.result.allocation.per_trial["retained"].mean()
+        gross = self.result.gross.mean()
+        rows = []
+        contracts = self.result.contracts
+        for name, in_place in sorted(self.register.control_status.items()):
+            other = self.model.result(self.policy, contracts, {name: not in_place})
+            o_ret = other.allocation.per_trial["retained"].mean()
+            with_ret, without_ret = (base, o_ret) if in_place else (o_ret, base)
+            with_g, without_g = (gross, other.gross.mean()) if in_place else (other.gross.mean(), gross)
+            ctrl = self.register.controls[name]
+            saving = without_ret - with_ret
+            rows.append({"control": name, "label": ctrl.label, "status": "in place" if in_place else "planned",
+                         "annual_cost": ctrl.annual_cost, "reduction_in_expected_loss": without_g - with_g,
+                         "reduction_in_retained_loss": saving,
+                         "saving_per_pound": saving / ctrl.annual_cost if ctrl.annual_cost > 0 else None})
+        df = pd.DataFrame(rows)
+        if not df.empty:
+            df = df.sort_values("saving_per_pound", ascending=False, na_position="last").reset_index(drop=True)
+        return df
+
+    # ---- presentation helpers --------------------------------------------------------------
+    def headline(self) -> str:
+        """Plain-English headline (Markdown)."""
+        s = self.summary
+        g, r = s["gross"], s["retained"]
+        name = s["practice"]["name"]
+        lines = [f"## {name}: cyber risk, {self.quarter}", ""]
+        if s["practice"].get("illustrative"):
+            lines += ["*Illustrative example practice: the numbers are not about a real practice.*", ""]
+        lines += [
+            f"- **Expected annual loss: {money(g['mean'])}** from cyber incidents, of which the practice "
+            f"itself would bear about **{money(r['mean'])}** a year on average.",
+            f"- **A bad year** (1 in 20): losses of **{money(g['p95'])}** or more; a **very bad year** "
+            f"(1 in 100): **{money(g['p99'])}** or more, of which the practice would keep **{money(r['p99'])}**.",
+        ]
+        pol = self.policy
+        if pol is None or not pol.insured:
+            lines.append("- **The practice has no cyber insurance**: everything not borne by NHS or supplier "
+                         "contracts falls on the partners, who carry unlimited liability.")
+        else:
+            p = s["prob_aggregate_exhausted"] or 0.0
+            lines.append(f"- **Policy**: {pol.name}, limit {money(pol.aggregate_limit)}, excess "
+                         f"{money(pol.excess)}. The chance the limit runs out in a year is **{percent(p)}** "
+                         f"({one_in(p) if p > 0 else 'not seen in the simulated years'}).")
+            need = s.get("limit_for_1_in_100")
+            if need is not None:
+                verdict = "inside" if need <= pol.aggregate_limit else "beyond"
+                lines.append(f"- A 1-in-100 year insured loss of {money(need)} is **{verdict}** the current limit.")
+        if self.previous:
+            d = g["mean"] - self.previous["gross"]["mean"]
+            dr = r["mean"] - self.previous.get("retained", self.previous["gross"])["mean"]
+            lines.append(f"- **Since {self.previous.get('quarter', 'last quarter')}**: expected annual loss "
+                         f"{'up' if d > 0 else 'down'} {money(abs(d))}; the practice's expected share "
+                         f"{'up' if dr > 0 else 'down'} {money(abs(dr))}.")
+        return "\n".join(lines)
+
+    def top_risks_table(self, n: int = 10) -> pd.DataFrame:
+        rows = [{"Risk": r["risk_id"], "Title": r["title"], "Expected per year": money(r["mean"]),
+                 "1-in-100 year": money(r["p99"]), "Kept by practice": money(r.get("retained_mean"))}
+                for r in self.summary["by_risk"][:n]]
+        return pd.DataFrame(rows)
+
+    def gap_table(self) -> pd.DataFrame:
+        rows = []
+        for r in self.summary["gap_table"]:
+            if r["gross"] <= 0:
+                continue
+            reasons = sorted(r["reasons"].items(), key=lambda kv: -kv[1])
+            rows.append({"Cost": r["label"], "Gross": money(r["gross"]), "Contract": money(r["contract"]),
+                         "Insurer": money(r["insurer"]), "Practice": money(r["retained"]),
+                         "Why the practice keeps it": "; ".join(f"{k} {money(v)}" for k, v in reasons[:3] if v >= 1)})
+        return pd.DataFrame(rows)
+
+    def controls_table(self) -> pd.DataFrame:
+        df = pd.DataFrame(self.summary["controls_ranking"])
+        if df.empty:
+            return df
+        return pd.DataFrame({
+            "Control": df["label"], "Status": df["status"], "Annual cost": df["annual_cost"].map(money),
+            "Reduces practice's expected loss by": df["reduction_in_retained_loss"].map(money),
+            "Per £1 spent": df["saving_per_pound"].map(lambda v: "—" if v is None or pd.isna(v) else f"£{v:,.2f}"),
+        })
+
+    def comparison_table(self) -> pd.DataFrame | None:
+        """Quarter on quarter: risks added or removed, controls changed, headline changes."""
+        if not self.previous:
+            return None
+        prev, cur = self.previous, self.summary
+        rows = []
+        before = {r["risk_id"]: r for r in prev["by_risk"]}
+        now = {r["risk_id"]: r for r in cur["by_risk"]}
+        for rid in sorted(set(now) - set(before)):
+            rows.append({"Change": f"Risk added: {rid} {now[rid]['title']}", "Effect on expected loss": money(now[rid]["mean"])})
+        for rid in sorted(set(before) - set(now)):
+            rows.append({"Change": f"Risk removed: {rid} {before[rid]['title']}", "Effect on expected loss": money(-before[rid]["mean"])})
+        for c, status in cur.get("controls", {}).items():
+            was = prev.get("controls", {}).get(c)
+            if was is not None and was != status:
+                rows.append({"Change": f"Control {c}: {was} -> {status}", "Effect on expected loss": ""})
+        if (prev.get("policy") or {}).get("name") != (cur.get("policy") or {}).get("name"):
+            rows.append({"Change": "Policy changed", "Effect on expected loss": ""})
+        rows.append({"Change": "Total change in expected annual loss",
+                     "Effect on expected loss": money(cur["gross"]["mean"] - prev["gross"]["mean"])})
+        return pd.DataFrame(rows)
+
+    def appendix(self) -> str:
+        s = self.summary
+        return "\n".join([
+            "## Method and assumptions", "",
+            f"- {s['trials']:,} simulated years, seed {s['seed']}, riskmodel {__version__}.",
+            f"- Register: `{s['register']}` (SHA-256 `{s['register_sha256'][:16]}…`).",
+            "- Yearly event counts are Poisson (or Poisson with an uncertain, lognormal rate); each event's "
+            "costs are lognormal fitted to the register's 90% ranges; controls and common shocks thin events "
+            "and shrink costs on the same simulated years (see docs/model.md).",
+            "- Each event is split in order: NHS or supplier contract cover, then the policy (exclusions, excess "
+            "or waiting period, claim limit, sublimits and the aggregate limit in the order events fall, "
+            "coinsurance), then the practice.",
+            "- Sources for defaults: shared/domain.md (NHS GP IT operating model, LMC guidance, NHS Resolution, "
+            "ICO, CSBS, ABI); numbers without a source are labelled assumptions in the data files.",
+        ])
+
+    # ---- files -------------------------------------------------------------------------------
+    def save(self, folder: str | Path) -> None:
+        """``results.json`` and per-trial totals (``trials.npz``), written atomically."""
+        folder = Path(folder)
+        write_text(folder / "results.json", json.dumps(self.summary, indent=2, allow_nan=False) + "\n")
+        with atomic_path(folder / "trials.npz") as tmp:
+            with open(tmp, "wb") as fh:
+                np.savez_compressed(fh, **{p: self.result.payer(p).astype(np.float32)
+                                           for p in ("gross", "contract", "insurer", "retained")},
+                                    by_risk=self.result.by_risk.astype(np.float32),
+                                    risk_ids=np.array(self.register.risk_ids))
