@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import csv
 import io
+import re
 import shutil
 import tempfile
 import time
@@ -53,8 +54,18 @@ def to_html(executed: Path, target: Path) -> None:
     exporter.exclude_input = True
     exporter.exclude_input_prompt = True
     exporter.exclude_output_prompt = True
+    exporter.embed_images = True
     body, _ = exporter.from_notebook_node(nbformat.read(str(executed), as_version=4))
-    target.write_text(body, encoding="utf-8")
+    target.write_text(strip_remote_scripts(body), encoding="utf-8")
+
+
+_SCRIPT = re.compile(r"<script\b[^>]*>.*?</script>", re.S | re.I)
+
+
+def strip_remote_scripts(html: str) -> str:
+    """Drop scripts that load from the network (require.js, MathJax, mermaid from a CDN): the
+    report is static and must read offline."""
+    return _SCRIPT.sub(lambda m: "" if re.search(r"https?://", m.group(0)) else m.group(0), html)
 
 
 @dataclass

@@ -1,0 +1,73 @@
+"""Quarterly reports through papermill, with few trials."""
+from __future__ import annotations
+
+import csv
+import json
+import shutil
+
+import pytest
+from click.testing import CliRunner
+
+from riskmodel.cli import main
+
+from .conftest import REGISTERS
+
+pytestmark = pytest.mark.notebook
+
+
+@pytest.fixture(scope="module")
+def batch(tmp_path_factory):
+    root = tmp_path_factory.mktemp("batch")
+    regs = root / "registers"
+    for name in ("riverside-rural", "meadowbank-average"):
+        shutil.copytree(REGISTERS / name, regs / name)
+    broken = regs / "broken-practice"
+    shutil.copytree(REGISTERS / "riverside-rural", broken)
+    text = (broken / "2026Q4.csv").read_text().replace(",ransomware,", ",meteor-strike,", 1)
+    (broken / "2026Q4.csv").write_text(text)
+    out = root / "outputs"
+    res = CliRunner().invoke(main, ["report", "--quarter", "2026Q4", "--registers", str(regs), "--outputs",
+                                    str(out), "--trials", "2000", "--seed", "5"])
+    return res, out / "2026Q4"
+
+
+def test_a_broken_register_does_not_stop_the_others(batch):
+    res, out = batch
+    assert res.exit_code == 1
+    rows = {r["practice"]: r for r in csv.DictReader((out / "manifest.csv").open())}
+    assert rows["broken-practice"]["status"] == "failed" and "category" in rows["broken-practice"]["error"]
+    assert rows["meadowbank-average"]["status"] == "ok" and rows["riverside-rural"]["status"] == "ok"
+    assert (out / "_failed" / "broken-practice.ipynb").exists()
+    assert not (out / "broken-practice").exists()
+    assert not [p for p in out.iterdir() if p.name.startswith(".")]  # no half-written folders
+    for name in ("meadowbank-average", "riverside-rural"):
+        for f in ("report.ipynb", "report.html", "results.json", "trials.npz"):
+            assert (out / name / f).is_file()
+    assert {"seed", "trials", "register_sha256", "version", "duration_s"} <= set(rows["riverside-rural"])
+
+
+def test_html_has_no_code_no_traceback_no_cdn(batch):
+    _, out = batch
+    html = (out / "meadowbank-average" / "report.html").read_text()
+    assert "QuarterlyReport.build" not in html and "import " not in html
+    assert "Traceback" not in html and "InputError" not in html
+    assert "cdnjs" not in html and "data:image/png;base64" in html
+    assert "Expected annual loss: £" in html
+
+
+def test_same_seed_same_report_numbers(batch, tmp_path):
+    _, out = batch
+    regs = tmp_path / "registers"
+    shutil.copytree(REGISTERS / "meadowbank-average", regs / "meadowbank-average")
+    res = CliRunner().invoke(main, ["report", "--quarter", "2026Q4", "--registers", str(regs), "--outputs",
+                                    str(tmp_path / "out"), "--trials", "2000", "--seed", "5"])
+    assert res.exit_code == 0, res.output
+    a = json.loads((out / "meadowbank-average" / "results.json").read_text())
+    b = json.loads((tmp_path / "out" / "2026Q4" / "meadowbank-average" / "results.json").read_text())
+    for key in ("gross", "contract", "insurer", "retained", "by_risk", "gap_table", "controls_ranking"):
+        assert a[key] == b[key]
+
+
+def test_bad_quarter_is_refused():
+    res = CliRunner().invoke(main, ["report", "--quarter", "Q4-2026"])
+    assert res.exit_code == 2 and "2026Q4" in res.output
