@@ -146,7 +146,6 @@ class Register:
             rows.append({
                 "risk_id": r.risk_id, "title": r.title, "category": CATEGORIES[r.category],
                 "system_owner": r.system_owner, "events_per_year": r.frequency.mean,
-                "expected_loss_per_event": None,
                 "controls": ", ".join(c + ("" if self.in_place(c) else " (planned)") for c in r.controls),
                 **dict(r.details),
             })
