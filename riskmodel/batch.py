@@ -89,7 +89,7 @@ def run_practice(practice_dir: Path, quarter: str, out_root: Path, *, trials: in
         return Outcome(name, "skipped", 0.0, "", "", f"no register for {quarter} in {practice_dir}")
     sha = register_hash(reg)
     nb = notebook_path("quarterly_report.ipynb")
-    prev_results = out_root.parent / previous / name / "results.json" if previous else None
+    prev_results = (out_root.parent / previous / name / "results.json").resolve() if previous else None
     final = out_root / name
     work = Path(tempfile.mkdtemp(prefix=f".{name}.", dir=out_root)).resolve()
     params = {"register": str(reg.resolve()), "quarter": quarter, "trials": trials, "seed": seed,

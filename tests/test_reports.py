@@ -71,3 +71,13 @@ def test_same_seed_same_report_numbers(batch, tmp_path):
 def test_bad_quarter_is_refused():
     res = CliRunner().invoke(main, ["report", "--quarter", "Q4-2026"])
     assert res.exit_code == 2 and "2026Q4" in res.output
+
+
+def test_previous_quarter_comparison(tmp_path):
+    regs = tmp_path / "registers"
+    shutil.copytree(REGISTERS / "riverside-rural", regs / "riverside-rural")
+    base = ["report", "--registers", str(regs), "--outputs", str(tmp_path / "out"), "--trials", "1000"]
+    assert CliRunner().invoke(main, base + ["--quarter", "2026Q3"]).exit_code == 0
+    assert CliRunner().invoke(main, base + ["--quarter", "2026Q4", "--previous", "2026Q3"]).exit_code == 0
+    html = (tmp_path / "out" / "2026Q4" / "riverside-rural" / "report.html").read_text()
+    assert "Since 2026Q3" in html and "Risk added: R12" in html and "mfa: planned -&gt; in place" in html
