@@ -37,70 +37,68 @@ PAYERS = ("gross", "contract", "insurer", "retained")
 
 @dataclass
 class EventTable:
-    """Realised events sorted by trial, then by time within the year.
+    """Realised events of many simulated years, held as sparse component columns.
 
-    ``values`` holds gross pounds by component (columns in :data:`COMPONENTS` order); ``hours``
-    the business-interruption downtime of each event.
+    Events are in blocks (one block per risk and chunk of trials), not in time order: per-trial
+    totals need no order, and the few years in which a sublimit or the aggregate limit runs out
+    are put in time order when that happens (:func:`_erode`). ``columns[k]`` holds the events
+    with component ``k`` and their gross pounds; ``hours`` the business-interruption downtime.
     """
 
     trials: int
-    trial: np.ndarray
-    risk: np.ndarray
-    values: np.ndarray
-    hours: np.ndarray
+    trial: np.ndarray             # int64 (events,)
+    risk: np.ndarray              # int32 (events,)
+    time: np.ndarray              # float32 (events,): when in the year, in [0, 1)
+    columns: dict[int, tuple[np.ndarray, np.ndarray]]  # component -> (events, pounds)
+    hours: np.ndarray             # (events,)
     u_recover: np.ndarray
     u_deny: np.ndarray
-    _start: np.ndarray | None = field(default=None, repr=False)
 
     @property
     def size(self) -> int:
         return int(self.trial.size)
 
     @property
-    def group_start(self) -> np.ndarray:
-        """Index of the first event of each event's trial (for cumulative sums within a year)."""
-        if self._start is None:
-            n = self.trial.size
-            first = np.ones(n, dtype=bool)
-            if n:
-                first[1:] = self.trial[1:] != self.trial[:-1]
-            idx = np.where(first, np.arange(n), 0)
-            self._start = np.maximum.accumulate(idx) if n else idx
-        return self._start
+    def values(self) -> np.ndarray:
+        """Dense (events, K) gross pounds (for inspection and tests; pricing never builds it)."""
+        out = np.zeros((self.size, K))
+        for k, (idx, val) in self.columns.items():
+            out[idx, k] = val
+        return out
 
     @classmethod
     def from_losses(cls, losses, n: int, offset: int = 0) -> "EventTable":
-        """Merge one chunk's realised events of every risk and sort them into time order."""
-        sizes = [rl.trial.size for rl in losses]
-        total = int(sum(sizes))
+        """One chunk's realised events of every risk (see :meth:`from_chunks`)."""
+        return cls.from_chunks([(losses, offset)], n)
+
+    @classmethod
+    def from_chunks(cls, parts, trials: int) -> "EventTable":
+        """Events of ``parts``, a list of (list of RiskLosses, first trial of the chunk)."""
+        blocks = [(rl, off) for losses, off in parts for rl in losses]
+        total = int(sum(rl.trial.size for rl, _ in blocks))
         trial = np.empty(total, dtype=np.int64)
         risk = np.empty(total, dtype=np.int32)
-        values = np.zeros((total, K))
         hours = np.zeros(total)
-        aux = np.zeros((3, total), dtype=np.float32)
+        aux = np.empty((3, total), dtype=np.float32)
+        col_idx: dict[int, list] = {}
+        col_val: dict[int, list] = {}
         at = 0
-        for rl, m in zip(losses, sizes):
+        for rl, off in blocks:
+            m = rl.trial.size
             sl = slice(at, at + m)
-            trial[sl] = rl.trial
+            np.add(rl.trial, off, out=trial[sl], casting="unsafe")
             risk[sl] = rl.index
-            for j, k in enumerate(rl.comps):
-                values[sl, k] = rl.values[j]
-            if rl.hours is not None:
-                hours[sl] = rl.hours
             if rl.aux is None:
                 raise ValueError("allocation needs the events' auxiliary draws (simulate with aux=True)")
             aux[:, sl] = rl.aux
+            if rl.hours is not None:
+                hours[sl] = rl.hours
+            for j, k in enumerate(rl.comps):
+                col_idx.setdefault(k, []).append(np.arange(at, at + m))
+                col_val.setdefault(k, []).append(rl.values[j])
             at += m
-        order = np.argsort(trial + aux[0].astype(np.float64), kind="stable")
-        return cls(n, trial[order] + offset, risk[order], values[order], hours[order],
-                   aux[1][order], aux[2][order])
-
-    @classmethod
-    def concat(cls, tables: list["EventTable"]) -> "EventTable":
-        return cls(sum(t.trials for t in tables),
-                   np.concatenate([t.trial for t in tables]), np.concatenate([t.risk for t in tables]),
-                   np.concatenate([t.values for t in tables]), np.concatenate([t.hours for t in tables]),
-                   np.concatenate([t.u_recover for t in tables]), np.concatenate([t.u_deny for t in tables]))
+        columns = {k: (np.concatenate(col_idx[k]), np.concatenate(col_val[k])) for k in sorted(col_idx)}
+        return cls(trials, trial, risk, aux[0], columns, hours, aux[1], aux[2])
 
 
 @dataclass(frozen=True)
@@ -153,11 +151,22 @@ class Allocation:
 
     trials: int
     per_trial: dict[str, np.ndarray]          # payer -> (trials,)
-    by_component: dict[str, np.ndarray]       # payer -> (K,) sums over all trials
-    by_risk: dict[str, np.ndarray]            # payer -> (risks,) sums
-    reasons: dict[str, np.ndarray]            # reason -> (K,) sums
+    by_component: dict[str, np.ndarray] | None  # payer -> (K,) sums over all trials
+    by_risk: dict[str, np.ndarray] | None     # payer -> (risks,) sums
+    reasons: dict[str, np.ndarray] | None     # reason -> (K,) sums
+    # (the three above are None for an allocation priced with detail=False)
     aggregate_exhausted: np.ndarray           # (trials,) bool
     sublimit_exhausted: dict[str, np.ndarray]  # component -> (trials,) bool
+
+
+def _group_start(trial: np.ndarray) -> np.ndarray:
+    """Index of the first event of each event's trial (events sorted by trial)."""
+    n = trial.size
+    if n == 0:
+        return np.zeros(0, dtype=np.int64)
+    first = np.ones(n, dtype=bool)
+    first[1:] = trial[1:] != trial[:-1]
+    return np.maximum.accumulate(np.where(first, np.arange(n), 0))
 
 
 def _within_year_paid(x: np.ndarray, start: np.ndarray, limit: float) -> np.ndarray:
@@ -165,141 +174,368 @@ def _within_year_paid(x: np.ndarray, start: np.ndarray, limit: float) -> np.ndar
     cs = np.cumsum(x)
     before = cs - x
     base = before[start]
-    cum_after = cs - base
-    cum_before = before - base
-    return np.minimum(cum_after, limit) - np.minimum(cum_before, limit)
+    return np.minimum(cs - base, limit) - np.minimum(before - base, limit)
 
 
-def allocate(table: EventTable, terms: Terms, n_risks: int) -> Allocation:
-    """Split every event's loss between contract, insurer and practice (see module docs)."""
-    V = table.values
-    risk = table.risk
-    reasons = {r: np.zeros(K) for r in REASONS}
+def _erode(x: np.ndarray, trial: np.ndarray, time: np.ndarray, totals: np.ndarray,
+           limit: float) -> np.ndarray:
+    """What an annual ``limit`` pays of each event, eroded in time order within each year.
 
-    # 1. contract cover
-    borne = terms.borne[risk]
-    paid = table.u_recover < terms.recovery_probability[risk]
-    contract = V * borne * paid[:, None]
-    tot = contract.sum(axis=1)
-    cap = terms.cap_per_event[risk]
-    over = tot > cap
-    if over.any():
-        contract[over] *= (cap[over] / tot[over])[:, None]
-    left = V - contract
+    Only the events of years whose ``totals`` exceed the limit are sorted and eroded; the others
+    are paid in full. Returns ``x`` itself when no year reaches the limit.
+    """
+    hit = totals > limit
+    if not hit.any():
+        return x
+    idx = np.flatnonzero(hit[trial])
+    idx = idx[np.lexsort((time[idx], trial[idx]))]
+    out = x.copy()
+    out[idx] = _within_year_paid(x[idx], _group_start(trial[idx]), limit)
+    return out
 
-    insurer = np.zeros_like(V)
-    before_aggregate = np.zeros(V.shape[0])
-    sub_exhausted: dict[str, np.ndarray] = {}
-    agg_exhausted = np.zeros(table.trials, dtype=bool)
-    policy = terms.policy
-    if policy is None or not policy.insured:
-        reasons["no policy"] += left.sum(axis=0)
-    else:
-        covered = np.array([policy.section(c).covered for c in COMPONENTS])
-        denied = terms.excluded[risk]
-        if policy.warranty_denial_probability > 0:
-            denied = denied | (terms.warranty[risk] & (table.u_deny < policy.warranty_denial_probability))
-        claim = left * covered[None, :]
-        claim[denied] = 0.0
-        reasons["not covered"][~covered] += left[:, ~covered].sum(axis=0)
-        if denied.any():
-            reasons["exclusion"] += (left[denied] * covered[None, :]).sum(axis=0)
 
-        # business interruption: waiting and indemnity periods act on hours
-        if covered[BI]:
-            h = table.hours
-            with np.errstate(invalid="ignore", divide="ignore"):
-                frac = np.where(V[:, BI] > 0, claim[:, BI] / np.where(V[:, BI] > 0, V[:, BI], 1.0), 0.0)
-            capped_h = h if policy.indemnity_period_hours is None else np.minimum(h, policy.indemnity_period_hours)
-            wp = policy.waiting_period_hours
-            if policy.waiting_period_mode == "beyond":
-                pay_h = np.maximum(capped_h - wp, 0.0)
-            else:
-                pay_h = np.where(h > wp, capped_h, 0.0)
-            rate = terms.cost_per_hour * frac
-            after_indemnity = capped_h * rate
-            bi_paid = pay_h * rate
-            reasons["indemnity period"][BI] += (claim[:, BI] - after_indemnity).sum()
-            reasons["waiting period"][BI] += (after_indemnity - bi_paid).sum()
-            claim[:, BI] = bi_paid
+def _ratio(num: np.ndarray, den: np.ndarray) -> np.ndarray:
+    """num / den where den > 0, else 0 (without warnings or temporaries for the zeros)."""
+    out = np.zeros_like(den)
+    np.divide(num, den, out=out, where=den > 0)
+    return out
 
-        # excess: sections with their own, then the per-claim excess shared by the others
-        own = np.array([policy.section(c).excess is not None for c in COMPONENTS])
-        if policy.section(BUSINESS_INTERRUPTION).excess is None:
-            shares_policy_excess = ~own & (np.arange(K) != BI)
+
+@dataclass
+class ContractSplit:
+    """Simulated events after contract cover, ready to have any policy applied at once.
+
+    Contract cover depends only on the control scenario and the contract terms, so it is computed
+    once (:meth:`prepare`); :meth:`apply` then prices a policy on per-event totals: the sections
+    without a sublimit or their own excess are summed into one claim per event (cached while the
+    sections do not change), and only sections with their own terms, and business interruption,
+    are kept as sparse columns. Per-component and per-risk splits and the reasons for what is
+    retained are computed only when ``detail=True``.
+    """
+
+    trials: int
+    n_risks: int
+    trial: np.ndarray
+    risk: np.ndarray
+    time: np.ndarray
+    left: dict[int, tuple[np.ndarray, np.ndarray]]  # component -> (events, pounds left by contracts)
+    u_deny: np.ndarray
+    bi_index: np.ndarray        # events of risks with downtime
+    bi_hours: np.ndarray
+    bi_rate: np.ndarray         # pounds per hour of those events left after contract cover
+    per_trial: dict[str, np.ndarray]     # gross, contract (trials,)
+    by_component: dict[str, np.ndarray]  # gross, contract, left (K,)
+    by_risk: dict[str, np.ndarray]       # gross, contract (risks,)
+    _cache: dict = field(default_factory=dict, repr=False)
+    _buffer: np.ndarray | None = field(default=None, repr=False)
+
+    @property
+    def _work(self) -> np.ndarray:
+        """A reusable buffer of one float per event (pricing works in place)."""
+        if self._buffer is None:
+            self._buffer = np.empty(self.size)
+        return self._buffer
+
+    @property
+    def size(self) -> int:
+        return int(self.trial.size)
+
+    @classmethod
+    def prepare(cls, table: EventTable, terms: Terms, n_risks: int) -> "ContractSplit":
+        """Apply contract cover (by system owner) to every event of ``table``."""
+        risk, E = table.risk, table.size
+        paid = table.u_recover < terms.recovery_probability[risk]
+        contract: dict[int, np.ndarray] = {}
+        for k, (idx, val) in table.columns.items():
+            if terms.borne[:, k].any():
+                contract[k] = val * terms.borne[risk[idx], k] * paid[idx]
+        capped = np.isfinite(terms.cap_per_event)
+        if contract and capped.any():
+            tot = np.zeros(E)
+            for k, c in contract.items():
+                tot[table.columns[k][0]] += c
+            cap = terms.cap_per_event[risk]
+            scale = np.ones(E)
+            over = tot > cap
+            scale[over] = cap[over] / tot[over]
+            for k in contract:
+                contract[k] *= scale[table.columns[k][0]]
+        gross_e, contract_e = np.zeros(E), np.zeros(E)
+        left = {}
+        by_comp = {p: np.zeros(K) for p in ("gross", "contract", "left")}
+        for k, (idx, val) in table.columns.items():
+            gross_e[idx] += val
+            c = contract.get(k)
+            lv = val if c is None else val - c
+            if c is not None:
+                contract_e[idx] += c
+                by_comp["contract"][k] = c.sum()
+            left[k] = (idx, lv)
+            by_comp["gross"][k] = val.sum()
+            by_comp["left"][k] = lv.sum()
+        if BI in table.columns:
+            bi_index, bi_val = table.columns[BI]
+            bi_rate = terms.cost_per_hour * _ratio(left[BI][1], bi_val)
         else:
-            shares_policy_excess = ~own
-        for k in np.flatnonzero(own & covered):
-            after = np.maximum(claim[:, k] - policy.section(COMPONENTS[k]).excess, 0.0)
-            reasons["excess"][k] += (claim[:, k] - after).sum()
-            claim[:, k] = after
+            bi_index, bi_rate = np.zeros(0, dtype=np.int64), np.zeros(0)
+        n = table.trials
+        return cls(n, n_risks, table.trial, risk, table.time, left, table.u_deny, bi_index,
+                   table.hours[bi_index], bi_rate,
+                   {"gross": np.bincount(table.trial, weights=gross_e, minlength=n),
+                    "contract": np.bincount(table.trial, weights=contract_e, minlength=n)},
+                   by_comp,
+                   {"gross": np.bincount(risk, weights=gross_e, minlength=n_risks),
+                    "contract": np.bincount(risk, weights=contract_e, minlength=n_risks)})
+
+
+    def _finish(self, insurer_trial: np.ndarray, before_aggregate: np.ndarray, exhausted: np.ndarray,
+                sub_exhausted: dict, detail: dict | None) -> Allocation:
+        per_trial = {**self.per_trial, "insurer": insurer_trial,
+                     "retained": self.per_trial["gross"] - self.per_trial["contract"] - insurer_trial,
+                     "claims_before_aggregate": before_aggregate}
+        if detail is None:
+            return Allocation(self.trials, per_trial, None, None, None, exhausted, sub_exhausted)
+        ins_k, ins_r, reasons = detail
+        g, c = self.by_component, self.by_risk
+        by_component = {"gross": g["gross"], "contract": g["contract"], "insurer": ins_k,
+                        "retained": g["gross"] - g["contract"] - ins_k}
+        by_risk = {"gross": c["gross"], "contract": c["contract"], "insurer": ins_r,
+                   "retained": c["gross"] - c["contract"] - ins_r}
+        return Allocation(self.trials, per_trial, by_component, by_risk, reasons, exhausted, sub_exhausted)
+
+    def _keep(self, excluded: np.ndarray | None, warranty: np.ndarray | None,
+              probability: float) -> np.ndarray | None:
+        """1.0 for events the policy may pay, 0.0 for events denied by an exclusion (cached)."""
+        key = ("keep", None if excluded is None else excluded.tobytes(),
+               None if warranty is None else warranty.tobytes(), probability)
+        if key not in self._cache:
+            denied = None
+            if excluded is not None and excluded.any():
+                denied = excluded[self.risk]
+            if warranty is not None and warranty.any() and probability > 0:
+                w = warranty[self.risk] & (self.u_deny < probability)
+                denied = w if denied is None else denied | w
+            self._remember(key, None if denied is None else (~denied).astype(np.float64))
+        return self._cache[key]
+
+    def _regular_claims(self, regular: np.ndarray, keep0: np.ndarray | None, keep_key) -> np.ndarray:
+        """Each event's claim on the ``regular`` sections after exclusions (cached, read-only)."""
+        key = ("sum", regular.tobytes(), keep_key)
+        if key not in self._cache:
+            s = np.zeros(self.size)
+            for k in np.flatnonzero(regular):
+                if k in self.left:
+                    idx, val = self.left[k]
+                    s[idx] += val
+            if keep0 is not None:
+                s *= keep0
+            s.flags.writeable = False
+            self._remember(key, s)
+        return self._cache[key]
+
+    def _remember(self, key, value) -> None:
+        if len(self._cache) > 8:
+            self._cache.pop(next(iter(self._cache)))
+        self._cache[key] = value
+
+    def column(self, k: int) -> tuple[np.ndarray, np.ndarray]:
+        """(events, pounds) of component ``k`` left after contract cover (empty if none)."""
+        return self.left.get(k, (np.zeros(0, dtype=np.int64), np.zeros(0)))
+
+    def apply(self, policy: Policy | None, excluded: np.ndarray | None = None,
+              warranty: np.ndarray | None = None, *, detail: bool = True) -> Allocation:
+        """Price ``policy`` on these events (see the module docs for the order of terms).
+
+        The sections without their own excess or sublimit ("regular") are priced on one total
+        per event; the others, and business interruption, are kept as sparse columns (only the
+        events where they are non-zero). Work is done in place on one buffer of event totals.
+
+        Parameters
+        ----------
+        policy : Policy or None
+        excluded, warranty : ndarray (risks,) of bool, optional
+            From :meth:`Terms.compile`: risks wholly excluded, and risks missing a warranted control.
+        detail : bool
+            Also split by component and by risk, with the reasons for what is retained. Without
+            it ``by_component``, ``by_risk`` and ``reasons`` are None (per-trial totals only).
+        """
+        n, E = self.trials, self.size
+        trial = self.trial
+        reasons = {r: np.zeros(K) for r in REASONS} if detail else None
+        left_k = self.by_component["left"]
+        if policy is None or not policy.insured:
+            zero = np.zeros(n)
+            det = None
+            if detail:
+                reasons["no policy"] += left_k
+                det = (np.zeros(K), np.zeros(self.n_risks), reasons)
+            return self._finish(zero, zero, np.zeros(n, dtype=bool), {}, det)
+
+        sec = [policy.section(c) for c in COMPONENTS]
+        covered = np.array([s.covered for s in sec])
+        special = [k for k in range(K) if k != BI and covered[k]
+                   and (sec[k].excess is not None or sec[k].sublimit is not None)]
+        regular = covered.copy()
+        regular[BI] = False
+        regular[special] = False
+
+        # exclusions: denied events claim nothing
+        p = policy.warranty_denial_probability
+        keep0 = self._keep(excluded, warranty, p)
+        keep_key = (None if excluded is None else excluded.tobytes(),
+                    None if warranty is None else warranty.tobytes(), p)
+        S = self._regular_claims(regular, keep0, keep_key)
+        cols: dict[int, list] = {}     # component -> [events, pounds]
+        for k in special:
+            idx, val = self.column(k)
+            cols[k] = [idx, val * keep0[idx] if keep0 is not None else val.copy()]
+        if detail:
+            reasons["not covered"][~covered] += left_k[~covered]
+            for k in special:
+                reasons["exclusion"][k] += left_k[k] - cols[k][1].sum()
+
+        # business interruption: waiting and indemnity periods act on the hours
+        if covered[BI]:
+            idx, h = self.bi_index, self.bi_hours
+            rate = self.bi_rate if keep0 is None else self.bi_rate * keep0[idx]
+            capped = h if policy.indemnity_period_hours is None else np.minimum(h, policy.indemnity_period_hours)
+            wp = policy.waiting_period_hours
+            pay_h = np.maximum(capped - wp, 0.0) if policy.waiting_period_mode == "beyond" else np.where(h > wp, capped, 0.0)
+            paid = pay_h * rate
+            if detail:
+                claim_bi, after_ind = (h * rate).sum(), (capped * rate).sum()
+                reasons["exclusion"][BI] += left_k[BI] - claim_bi
+                reasons["indemnity period"][BI] += claim_bi - after_ind
+                reasons["waiting period"][BI] += after_ind - paid.sum()
+            cols[BI] = [idx, paid]
+
+        # each section's own excess
+        for k, (idx, val) in cols.items():
+            if sec[k].excess is not None:
+                after = np.maximum(val - sec[k].excess, 0.0)
+                if detail:
+                    reasons["excess"][k] += val.sum() - after.sum()
+                cols[k][1] = after
+
+        # the per-claim excess, shared pro rata by the regular sections and sublimited ones
+        work = self._work
+        np.copyto(work, S)
+        sharing = [k for k in special if sec[k].excess is None]
+        for k in sharing:
+            work[cols[k][0]] += cols[k][1]
+        stages: list[np.ndarray | None] = [keep0]  # regular sections' factors, stage by stage
         if policy.excess > 0:
-            shared = claim[:, shares_policy_excess]
-            s = shared.sum(axis=1)
-            with np.errstate(invalid="ignore", divide="ignore"):
-                keep = np.where(s > 0, np.maximum(s - policy.excess, 0.0) / np.where(s > 0, s, 1.0), 0.0)
-            after = shared * keep[:, None]
-            reasons["excess"][shares_policy_excess] += (shared - after).sum(axis=0)
-            claim[:, shares_policy_excess] = after
+            before = work.copy() if detail else None
+            pre = {k: work[cols[k][0]] for k in sharing}
+            work -= policy.excess
+            np.maximum(work, 0.0, out=work)
+            for k in sharing:
+                idx, val = cols[k]
+                after = val * _ratio(work[idx], pre[k])
+                if detail:
+                    reasons["excess"][k] += val.sum() - after.sum()
+                cols[k][1] = after
+            if detail:
+                stages.append(_ratio(work, before))
+        at_excess = len(stages)
+        for k, (idx, val) in cols.items():
+            if k not in sharing:
+                work[idx] += val
 
-        # any-one-claim limit
-        if policy.limit_any_one_claim is not None:
-            s = claim.sum(axis=1)
-            over = s > policy.limit_any_one_claim
-            if over.any():
-                before = claim[over].copy()
-                claim[over] *= (policy.limit_any_one_claim / s[over])[:, None]
-                reasons["claim limit"] += (before - claim[over]).sum(axis=0)
+        # any-one-claim limit, pro rata over the sections
+        limit_claim = policy.limit_any_one_claim
+        if limit_claim is not None and work.max(initial=0.0) > limit_claim:
+            before = work.copy() if detail else None
+            pre = {k: work[c[0]] for k, c in cols.items()}
+            np.minimum(work, limit_claim, out=work)
+            for k, (idx, val) in cols.items():
+                after = val * _ratio(work[idx], pre[k])
+                if detail:
+                    reasons["claim limit"][k] += val.sum() - after.sum()
+                cols[k][1] = after
+            if detail:
+                stages.append(_ratio(work, before))
+        at_claim_limit = len(stages)
 
-        start = table.group_start
-        # sublimits, in time order within each year
-        for k, comp in enumerate(COMPONENTS):
-            sub = policy.section(comp).sublimit
-            if sub is None or not covered[k]:
+        # sublimits, eroded in time order within each year
+        sub_exhausted = {}
+        for k, (idx, val) in cols.items():
+            sub = sec[k].sublimit
+            if sub is None:
                 continue
-            x = claim[:, k]
-            paid_k = _within_year_paid(x, start, sub)
-            reasons["sublimit"][k] += (x - paid_k).sum()
-            claim[:, k] = paid_k
-            totals = np.bincount(table.trial, weights=x, minlength=table.trials)
-            sub_exhausted[comp] = totals >= sub if sub > 0 else np.ones(table.trials, dtype=bool)
+            t = trial[idx]
+            totals = np.bincount(t, weights=val, minlength=n)
+            sub_exhausted[COMPONENTS[k]] = totals >= sub if sub > 0 else np.ones(n, dtype=bool)
+            paid = _erode(val, t, self.time[idx], totals, sub)
+            if paid is not val:
+                work[idx] -= val - paid
+                if detail:
+                    reasons["sublimit"][k] += val.sum() - paid.sum()
+                cols[k][1] = paid
 
         # annual aggregate limit across all sections
-        s = claim.sum(axis=1)
-        before_aggregate = s
-        paid_s = _within_year_paid(s, start, policy.aggregate_limit)
-        cut = s > paid_s
-        if cut.any():
-            before = claim[cut].copy()
-            claim[cut] *= (paid_s[cut] / s[cut])[:, None]
-            reasons["aggregate limit"] += (before - claim[cut]).sum(axis=0)
-        agg_exhausted = np.bincount(table.trial, weights=s, minlength=table.trials) >= policy.aggregate_limit
+        before_aggregate = np.bincount(trial, weights=work, minlength=n)
+        limit = policy.aggregate_limit
+        exhausted = before_aggregate >= limit
+        c = policy.coinsurance
+        insurer_trial = np.minimum(before_aggregate, limit) * (1.0 - c)
+        if not detail:
+            return self._finish(insurer_trial, before_aggregate, exhausted, sub_exhausted, None)
 
-        if policy.coinsurance > 0:
-            reasons["coinsurance"] += claim.sum(axis=0) * policy.coinsurance
-            claim *= 1.0 - policy.coinsurance
-        insurer = claim
+        ag = None
+        if (before_aggregate > limit).any():
+            ag = _ratio(_erode(work, trial, self.time, before_aggregate, limit), work)
+            stages.append(ag)
+        # the regular sections: cumulative factors summed against their columns in one product
+        rows, f = [], np.ones(E)
+        for st in stages:
+            if st is not None:
+                f = f * st
+            rows.append(f)
+        cum = np.zeros((len(rows), K))             # (stages, K)
+        for k in np.flatnonzero(regular):
+            if k in self.left:
+                idx, val = self.left[k]
+                cum[:, k] = [val @ row[idx] for row in rows]
+        r = regular
+        reasons["exclusion"][r] += left_k[r] - cum[0][r]
+        reasons["excess"][r] += cum[0][r] - cum[at_excess - 1][r]
+        reasons["claim limit"][r] += cum[at_excess - 1][r] - cum[at_claim_limit - 1][r]
+        reasons["aggregate limit"][r] += cum[at_claim_limit - 1][r] - cum[-1][r]
+        ins_k = np.zeros(K)
+        ins_k[r] = cum[-1][r]
+        event = work * ag if ag is not None else work.copy()
+        for k, (idx, val) in cols.items():
+            after = val * ag[idx] if ag is not None else val
+            reasons["aggregate limit"][k] += val.sum() - after.sum()
+            ins_k[k] = after.sum()
+        if c > 0:
+            reasons["coinsurance"] += ins_k * c
+            ins_k = ins_k * (1.0 - c)
+            event *= 1.0 - c
+        ins_r = np.bincount(self.risk, weights=event, minlength=self.n_risks)
+        return self._finish(insurer_trial, before_aggregate, exhausted, sub_exhausted, (ins_k, ins_r, reasons))
 
-    retained = V - contract - insurer
-    parts = {"gross": V, "contract": contract, "insurer": insurer, "retained": retained}
-    per_trial = {p: np.bincount(table.trial, weights=a.sum(axis=1), minlength=table.trials)
-                 for p, a in parts.items()}
-    per_trial["claims_before_aggregate"] = np.bincount(table.trial, weights=before_aggregate,
-                                                       minlength=table.trials)
-    by_component = {p: a.sum(axis=0) for p, a in parts.items()}
-    by_risk = {p: np.bincount(risk, weights=a.sum(axis=1), minlength=n_risks) for p, a in parts.items()}
-    return Allocation(table.trials, per_trial, by_component, by_risk, reasons, agg_exhausted, sub_exhausted)
+
+def allocate(table: EventTable, terms: Terms, n_risks: int, *, detail: bool = True) -> Allocation:
+    """Split every event's loss between contract, insurer and practice (see module docs)."""
+    return ContractSplit.prepare(table, terms, n_risks).apply(terms.policy, terms.excluded, terms.warranty,
+                                                               detail=detail)
 
 
 def combine(parts: list[Allocation]) -> Allocation:
     """Join allocations of consecutive chunks of trials."""
     first = parts[0]
+
+    def total(attr):
+        if getattr(first, attr) is None:
+            return None
+        return {k: sum(getattr(p, attr)[k] for p in parts) for k in getattr(first, attr)}
+
     return Allocation(
         sum(p.trials for p in parts),
         {k: np.concatenate([p.per_trial[k] for p in parts]) for k in first.per_trial},
-        {k: sum(p.by_component[k] for p in parts) for k in first.by_component},
-        {k: sum(p.by_risk[k] for p in parts) for k in first.by_risk},
-        {k: sum(p.reasons[k] for p in parts) for k in first.reasons},
+        total("by_component"), total("by_risk"), total("reasons"),
         np.concatenate([p.aggregate_exhausted for p in parts]),
         {k: np.concatenate([p.sublimit_exhausted[k] for p in parts]) for k in first.sublimit_exhausted},
     )

@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from . import __version__
-from .allocation import REASONS, Allocation, EventTable, Terms, allocate, combine
+from .allocation import REASONS, Allocation, ContractSplit, EventTable, Terms, allocate, combine
 from .components import COMPONENT_LABELS, COMPONENTS
 from .contracts import Contracts, load_contracts
 from .metrics import (DEFAULT_THRESHOLDS, PERCENTILES, exceedance_curve, prob_exceed, summarize)
@@ -256,6 +256,9 @@ class ScenarioModel:
         self.store = draw_all(register, trials, seed, aux=True, threads=threads, show_progress=show_progress)
         self.plan = self.store.plan
         self._cache: dict[tuple, tuple] = {}
+        self._splits: dict[tuple, ContractSplit] = {}
+        self._memo: dict = {}
+        self.default_contracts = load_contracts()
 
     def losses(self, control_status: dict[str, bool] | None = None):
         """(EventTable, by_risk (R, trials), by_component (K, trials)) for a control scenario."""
@@ -264,35 +267,57 @@ class ScenarioModel:
         key = tuple(vec.tolist())
         if key not in self._cache:
             cost = self.register.practice.interruption_cost_per_hour
-            tables, brs, bcs = [], [], []
+            parts, brs, bcs = [], [], []
+            if len(self._memo) > 6 * len(self.plan.risks) * len(self.store.chunks):
+                self._memo.clear()
             for ch in self.store.chunks:
-                losses = realise(self.plan, ch, vec, cost)
+                losses = realise(self.plan, ch, vec, cost, self._memo)
                 br, bc = gross_by_risk_and_component(self.plan, losses, ch.n)
-                tables.append(EventTable.from_losses(losses, ch.n, offset=ch.start))
+                parts.append((losses, ch.start))
                 brs.append(br)
                 bcs.append(bc)
-            table = EventTable.concat(tables)
-            table.trials = self.trials
+            table = EventTable.from_chunks(parts, self.trials)
             if len(self._cache) > 8:
                 self._cache.pop(next(iter(self._cache)))
             self._cache[key] = (table, np.concatenate(brs, axis=1), np.concatenate(bcs, axis=1))
         return self._cache[key]
 
-    def allocate(self, policy: Policy | None, contracts: Contracts | None = None,
-                 control_status: dict[str, bool] | None = None) -> Allocation:
-        """Apply terms to the simulated events of a control scenario."""
+    def split(self, contracts: Contracts | None = None,
+              control_status: dict[str, bool] | None = None) -> ContractSplit:
+        """The events of a control scenario after contract cover (cached)."""
         status = {**self.register.control_status, **(control_status or {})}
-        table, br, _ = self.losses(status)
-        terms = Terms.compile(self.register, contracts or load_contracts(), policy, status)
-        alloc = allocate(table, terms, len(self.plan.risks))
-        _rebase_on_gross(alloc, br.sum(axis=0))
-        return alloc
+        contracts = contracts or self.default_contracts
+        key = (tuple(status_vector(self.plan, self.register, status).tolist()), repr(contracts))
+        if key not in self._splits:
+            table, br, _ = self.losses(status)
+            terms = Terms.compile(self.register, contracts, None, status)
+            if len(self._splits) > 8:
+                self._splits.pop(next(iter(self._splits)))
+            split = ContractSplit.prepare(table, terms, len(self.plan.risks))
+            # the engine's per-trial gross (same sums in another order), so that retained =
+            # gross - contract - insurer holds to the last bit against SimulationResult.gross
+            split.per_trial["gross"] = br.sum(axis=0)
+            self._splits[key] = split
+        return self._splits[key]
+
+    def allocate(self, policy: Policy | None, contracts: Contracts | None = None,
+                 control_status: dict[str, bool] | None = None, *, detail: bool = True) -> Allocation:
+        """Apply terms to the simulated events of a control scenario.
+
+        Only the policy is priced again when the same control scenario and contracts were used
+        before; ``detail=False`` gives per-trial totals only (fastest).
+        """
+        status = {**self.register.control_status, **(control_status or {})}
+        contracts = contracts or self.default_contracts
+        split = self.split(contracts, status)
+        terms = Terms.compile(self.register, contracts, policy, status)
+        return split.apply(policy, terms.excluded, terms.warranty, detail=detail)
 
     def result(self, policy: Policy | None = None, contracts: Contracts | None = None,
                control_status: dict[str, bool] | None = None) -> SimulationResult:
         status = {**self.register.control_status, **(control_status or {})}
         table, br, bc = self.losses(status)
-        contracts = contracts or load_contracts()
+        contracts = contracts or self.default_contracts
         alloc = self.allocate(policy, contracts, status)
         return SimulationResult(self.register, self.trials, self.seed, br.sum(axis=0), br, bc,
                                 br.mean(axis=1), bc.mean(axis=1), alloc, policy, contracts, status)

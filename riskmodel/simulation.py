@@ -175,10 +175,27 @@ class RiskLosses:
     values: np.ndarray      # float64 (comps, events), pounds
     hours: np.ndarray | None  # BI downtime hours per event, if the risk has BI
     aux: np.ndarray | None
+    per_trial: np.ndarray | None = None  # (comps, n) per-trial sums, filled on first use
 
 
-def realise(plan: Plan, draws: ChunkDraws, in_place: np.ndarray, cost_per_hour: float) -> list[RiskLosses]:
-    """Apply control statuses (bool per plan control) and shocks to a chunk's potential events."""
+def depends_on(plan: Plan, p: RiskPlan) -> tuple[int, ...]:
+    """Controls whose status can change a risk's realised events (its own, and through the
+    common shocks that can hit it, the shock risks' frequency controls)."""
+    out = {c for c, *_ in p.freq_controls}
+    out.update(c for effects in p.sev_controls for c, *_ in effects)
+    for s, _ in p.shocks:
+        out.update(c for c, *_ in plan.risks[s].freq_controls)
+    return tuple(sorted(out))
+
+
+def realise(plan: Plan, draws: ChunkDraws, in_place: np.ndarray, cost_per_hour: float,
+            memo: dict | None = None) -> list[RiskLosses]:
+    """Apply control statuses (bool per plan control) and shocks to a chunk's potential events.
+
+    With ``memo`` (a dict kept by the caller), a risk already realised in this chunk under the
+    same status of the controls it depends on is reused: toggling one control recomputes only
+    the risks it protects.
+    """
     n = draws.n
     reduction = {}
 
@@ -197,6 +214,14 @@ def realise(plan: Plan, draws: ChunkDraws, in_place: np.ndarray, cost_per_hour: 
     out: list[RiskLosses | None] = [None] * len(plan.risks)
     bi = COMPONENTS.index(BUSINESS_INTERRUPTION)
     for p in plan.order:
+        key = None
+        if memo is not None:
+            key = (draws.index, p.index, cost_per_hour, tuple(bool(in_place[c]) for c in depends_on(plan, p)))
+            if key in memo:
+                out[p.index] = memo[key]
+                if p.is_shock:
+                    occurred[p.index] = np.bincount(memo[key].trial, minlength=n) > 0
+                continue
         d = draws.risks[p.index]
         trial, amounts, aux = d.trial, d.amounts, d.aux
         if p.thins:
@@ -220,6 +245,8 @@ def realise(plan: Plan, draws: ChunkDraws, in_place: np.ndarray, cost_per_hour: 
         if p.is_shock:
             occurred[p.index] = np.bincount(trial, minlength=n) > 0
         out[p.index] = RiskLosses(p.index, trial, tuple(k for k, *_ in p.comps), values, hours, aux)
+        if key is not None:
+            memo[key] = out[p.index]
     return out  # type: ignore[return-value]
 
 
@@ -228,10 +255,11 @@ def gross_by_risk_and_component(plan: Plan, losses: list[RiskLosses], n: int):
     by_risk = np.zeros((len(plan.risks), n))
     by_comp = np.zeros((len(COMPONENTS), n))
     for rl in losses:
+        if rl.per_trial is None:
+            rl.per_trial = np.array([np.bincount(rl.trial, weights=v, minlength=n) for v in rl.values])
         for j, k in enumerate(rl.comps):
-            col = np.bincount(rl.trial, weights=rl.values[j], minlength=n)
-            by_comp[k] += col
-            by_risk[rl.index] += col
+            by_comp[k] += rl.per_trial[j]
+            by_risk[rl.index] += rl.per_trial[j]
     return by_risk, by_comp
 
 
