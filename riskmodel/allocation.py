@@ -35,21 +35,44 @@ REASONS = ("no policy", "not covered", "exclusion", "excess", "waiting period", 
 PAYERS = ("gross", "contract", "insurer", "retained")
 
 
+@dataclass(frozen=True)
+class Block:
+    """The events of one risk in one chunk: a contiguous slice of an :class:`EventTable`."""
+
+    start: int
+    stop: int
+    risk: int
+    comps: tuple[int, ...]      # component indices of the rows of ``values``
+    values: np.ndarray          # (comps, events) pounds
+
+
+def _column(blocks, rows, k: int) -> tuple[np.ndarray, np.ndarray]:
+    """(event indices, pounds) of component ``k``, gathered from per-block rows."""
+    idx, val = [], []
+    for b, r in zip(blocks, rows):
+        if k in b.comps:
+            idx.append(np.arange(b.start, b.stop))
+            val.append(r[b.comps.index(k)])
+    if not idx:
+        return np.zeros(0, dtype=np.int64), np.zeros(0)
+    return np.concatenate(idx), np.concatenate(val)
+
+
 @dataclass
 class EventTable:
-    """Realised events of many simulated years, held as sparse component columns.
+    """Realised events of many simulated years, in blocks of one risk and one chunk of trials.
 
-    Events are in blocks (one block per risk and chunk of trials), not in time order: per-trial
-    totals need no order, and the few years in which a sublimit or the aggregate limit runs out
-    are put in time order when that happens (:func:`_erode`). ``columns[k]`` holds the events
-    with component ``k`` and their gross pounds; ``hours`` the business-interruption downtime.
+    Events are not in time order: per-trial totals need no order, and the few years in which a
+    sublimit or the aggregate limit runs out are put in time order when that happens
+    (:func:`_erode`). Each :class:`Block` holds its events' pounds by component; ``hours`` is the
+    business-interruption downtime of each event.
     """
 
     trials: int
     trial: np.ndarray             # int64 (events,)
     risk: np.ndarray              # int32 (events,)
     time: np.ndarray              # float32 (events,): when in the year, in [0, 1)
-    columns: dict[int, tuple[np.ndarray, np.ndarray]]  # component -> (events, pounds)
+    blocks: list[Block]
     hours: np.ndarray             # (events,)
     u_recover: np.ndarray
     u_deny: np.ndarray
@@ -58,12 +81,23 @@ class EventTable:
     def size(self) -> int:
         return int(self.trial.size)
 
+    def column(self, k: int) -> tuple[np.ndarray, np.ndarray]:
+        """(events, gross pounds) of component ``k`` where it occurs."""
+        return _column(self.blocks, [b.values for b in self.blocks], k)
+
+    @property
+    def columns(self) -> dict[int, tuple[np.ndarray, np.ndarray]]:
+        """component -> (events, gross pounds) for every component that occurs."""
+        present = sorted({k for b in self.blocks for k in b.comps})
+        return {k: self.column(k) for k in present}
+
     @property
     def values(self) -> np.ndarray:
         """Dense (events, K) gross pounds (for inspection and tests; pricing never builds it)."""
         out = np.zeros((self.size, K))
-        for k, (idx, val) in self.columns.items():
-            out[idx, k] = val
+        for b in self.blocks:
+            for j, k in enumerate(b.comps):
+                out[b.start:b.stop, k] = b.values[j]
         return out
 
     @classmethod
@@ -74,16 +108,15 @@ class EventTable:
     @classmethod
     def from_chunks(cls, parts, trials: int) -> "EventTable":
         """Events of ``parts``, a list of (list of RiskLosses, first trial of the chunk)."""
-        blocks = [(rl, off) for losses, off in parts for rl in losses]
-        total = int(sum(rl.trial.size for rl, _ in blocks))
+        pieces = [(rl, off) for losses, off in parts for rl in losses]
+        total = int(sum(rl.trial.size for rl, _ in pieces))
         trial = np.empty(total, dtype=np.int64)
         risk = np.empty(total, dtype=np.int32)
         hours = np.zeros(total)
         aux = np.empty((3, total), dtype=np.float32)
-        col_idx: dict[int, list] = {}
-        col_val: dict[int, list] = {}
+        blocks = []
         at = 0
-        for rl, off in blocks:
+        for rl, off in pieces:
             m = rl.trial.size
             sl = slice(at, at + m)
             np.add(rl.trial, off, out=trial[sl], casting="unsafe")
@@ -93,12 +126,10 @@ class EventTable:
             aux[:, sl] = rl.aux
             if rl.hours is not None:
                 hours[sl] = rl.hours
-            for j, k in enumerate(rl.comps):
-                col_idx.setdefault(k, []).append(np.arange(at, at + m))
-                col_val.setdefault(k, []).append(rl.values[j])
+            if m:
+                blocks.append(Block(at, at + m, rl.index, rl.comps, rl.values))
             at += m
-        columns = {k: (np.concatenate(col_idx[k]), np.concatenate(col_val[k])) for k in sorted(col_idx)}
-        return cls(trials, trial, risk, aux[0], columns, hours, aux[1], aux[2])
+        return cls(trials, trial, risk, aux[0], blocks, hours, aux[1], aux[2])
 
 
 @dataclass(frozen=True)
@@ -218,14 +249,15 @@ class ContractSplit:
     trial: np.ndarray
     risk: np.ndarray
     time: np.ndarray
-    left: dict[int, tuple[np.ndarray, np.ndarray]]  # component -> (events, pounds left by contracts)
+    blocks: list[Block]
+    left: list[np.ndarray]      # per block: (comps, events) pounds left by contracts
     u_deny: np.ndarray
-    bi_index: np.ndarray        # events of risks with downtime
-    bi_hours: np.ndarray
-    bi_rate: np.ndarray         # pounds per hour of those events left after contract cover
     per_trial: dict[str, np.ndarray]     # gross, contract (trials,)
     by_component: dict[str, np.ndarray]  # gross, contract, left (K,)
     by_risk: dict[str, np.ndarray]       # gross, contract (risks,)
+    bi_index: np.ndarray = field(default_factory=lambda: np.zeros(0, dtype=np.int64))  # events with BI
+    bi_hours: np.ndarray = field(default_factory=lambda: np.zeros(0))
+    bi_rate: np.ndarray = field(default_factory=lambda: np.zeros(0))  # £/hour left after contracts
     _cache: dict = field(default_factory=dict, repr=False)
     _buffer: np.ndarray | None = field(default=None, repr=False)
 
@@ -242,51 +274,45 @@ class ContractSplit:
 
     @classmethod
     def prepare(cls, table: EventTable, terms: Terms, n_risks: int) -> "ContractSplit":
-        """Apply contract cover (by system owner) to every event of ``table``."""
-        risk, E = table.risk, table.size
-        paid = table.u_recover < terms.recovery_probability[risk]
-        contract: dict[int, np.ndarray] = {}
-        for k, (idx, val) in table.columns.items():
-            if terms.borne[:, k].any():
-                contract[k] = val * terms.borne[risk[idx], k] * paid[idx]
-        capped = np.isfinite(terms.cap_per_event)
-        if contract and capped.any():
-            tot = np.zeros(E)
-            for k, c in contract.items():
-                tot[table.columns[k][0]] += c
-            cap = terms.cap_per_event[risk]
-            scale = np.ones(E)
-            over = tot > cap
-            scale[over] = cap[over] / tot[over]
-            for k in contract:
-                contract[k] *= scale[table.columns[k][0]]
+        """Apply contract cover (by system owner) to every event of ``table``, block by block."""
+        E = table.size
         gross_e, contract_e = np.zeros(E), np.zeros(E)
-        left = {}
         by_comp = {p: np.zeros(K) for p in ("gross", "contract", "left")}
-        for k, (idx, val) in table.columns.items():
-            gross_e[idx] += val
-            c = contract.get(k)
-            lv = val if c is None else val - c
-            if c is not None:
-                contract_e[idx] += c
-                by_comp["contract"][k] = c.sum()
-            left[k] = (idx, lv)
-            by_comp["gross"][k] = val.sum()
-            by_comp["left"][k] = lv.sum()
-        if BI in table.columns:
-            bi_index, bi_val = table.columns[BI]
-            bi_rate = terms.cost_per_hour * _ratio(left[BI][1], bi_val)
-        else:
-            bi_index, bi_rate = np.zeros(0, dtype=np.int64), np.zeros(0)
+        left_rows = []
+        for b in table.blocks:
+            sl = slice(b.start, b.stop)
+            share = terms.borne[b.risk, list(b.comps)]
+            if share.any():
+                rec = terms.recovery_probability[b.risk]
+                contract = b.values * share[:, None]
+                if rec < 1.0:
+                    contract *= table.u_recover[sl] < rec
+                tot = contract.sum(axis=0)
+                cap = terms.cap_per_event[b.risk]
+                if np.isfinite(cap) and (tot > cap).any():
+                    contract *= np.minimum(1.0, _ratio(np.full_like(tot, cap), tot) + (tot <= 0))
+                    tot = contract.sum(axis=0)
+                contract_e[sl] += tot
+                by_comp["contract"][list(b.comps)] += contract.sum(axis=1)
+                left = b.values - contract
+            else:
+                left = b.values
+            gross_e[sl] += b.values.sum(axis=0)
+            by_comp["gross"][list(b.comps)] += b.values.sum(axis=1)
+            by_comp["left"][list(b.comps)] += left.sum(axis=1)
+            left_rows.append(left)
         n = table.trials
-        return cls(n, n_risks, table.trial, risk, table.time, left, table.u_deny, bi_index,
-                   table.hours[bi_index], bi_rate,
-                   {"gross": np.bincount(table.trial, weights=gross_e, minlength=n),
-                    "contract": np.bincount(table.trial, weights=contract_e, minlength=n)},
-                   by_comp,
-                   {"gross": np.bincount(risk, weights=gross_e, minlength=n_risks),
-                    "contract": np.bincount(risk, weights=contract_e, minlength=n_risks)})
-
+        split = cls(n, n_risks, table.trial, table.risk, table.time, table.blocks, left_rows, table.u_deny,
+                    {"gross": np.bincount(table.trial, weights=gross_e, minlength=n),
+                     "contract": np.bincount(table.trial, weights=contract_e, minlength=n)},
+                    by_comp,
+                    {"gross": np.bincount(table.risk, weights=gross_e, minlength=n_risks),
+                     "contract": np.bincount(table.risk, weights=contract_e, minlength=n_risks)})
+        idx, bi_left = split.column(BI)
+        bi_gross = table.column(BI)[1]
+        split.bi_index, split.bi_hours = idx, table.hours[idx]
+        split.bi_rate = terms.cost_per_hour * _ratio(bi_left, bi_gross)
+        return split
 
     def _finish(self, insurer_trial: np.ndarray, before_aggregate: np.ndarray, exhausted: np.ndarray,
                 sub_exhausted: dict, detail: dict | None) -> Allocation:
@@ -323,10 +349,10 @@ class ContractSplit:
         key = ("sum", regular.tobytes(), keep_key)
         if key not in self._cache:
             s = np.zeros(self.size)
-            for k in np.flatnonzero(regular):
-                if k in self.left:
-                    idx, val = self.left[k]
-                    s[idx] += val
+            for b, left in zip(self.blocks, self.left):
+                rows = [j for j, k in enumerate(b.comps) if regular[k]]
+                if rows:
+                    s[b.start:b.stop] += left[rows[0]] if len(rows) == 1 else left[rows].sum(axis=0)
             if keep0 is not None:
                 s *= keep0
             s.flags.writeable = False
@@ -339,8 +365,11 @@ class ContractSplit:
         self._cache[key] = value
 
     def column(self, k: int) -> tuple[np.ndarray, np.ndarray]:
-        """(events, pounds) of component ``k`` left after contract cover (empty if none)."""
-        return self.left.get(k, (np.zeros(0, dtype=np.int64), np.zeros(0)))
+        """(events, pounds) of component ``k`` left after contract cover (empty if none; cached)."""
+        key = ("column", k)
+        if key not in self._cache:
+            self._cache[key] = _column(self.blocks, self.left, k)
+        return self._cache[key]
 
     def apply(self, policy: Policy | None, excluded: np.ndarray | None = None,
               warranty: np.ndarray | None = None, *, detail: bool = True) -> Allocation:
@@ -493,10 +522,11 @@ class ContractSplit:
                 f = f * st
             rows.append(f)
         cum = np.zeros((len(rows), K))             # (stages, K)
-        for k in np.flatnonzero(regular):
-            if k in self.left:
-                idx, val = self.left[k]
-                cum[:, k] = [val @ row[idx] for row in rows]
+        F = np.stack(rows)                         # (stages, events)
+        for b, left in zip(self.blocks, self.left):
+            js = [j for j, k in enumerate(b.comps) if regular[k]]
+            if js:
+                cum[:, [b.comps[j] for j in js]] += F[:, b.start:b.stop] @ left[js].T
         r = regular
         reasons["exclusion"][r] += left_k[r] - cum[0][r]
         reasons["excess"][r] += cum[0][r] - cum[at_excess - 1][r]

@@ -11,10 +11,10 @@ from .policy import Policy
 def compare(model: ScenarioModel, policies: list[Policy], contracts: Contracts | None = None) -> list[dict]:
     """Per policy: retained mean and 1-in-100, chance the limit runs out, and the reduction in
     expected retained loss (against no policy, same simulated years) per pound of premium."""
-    uninsured = model.allocate(None, contracts).per_trial["retained"].mean()
+    uninsured = model.allocate(None, contracts, detail=False).per_trial["retained"].mean()
     rows = []
     for pol in policies:
-        alloc = model.allocate(pol, contracts)
+        alloc = model.allocate(pol, contracts, detail=False)
         retained = alloc.per_trial["retained"]
         reduction = float(uninsured - retained.mean())
         rows.append({

@@ -1,0 +1,312 @@
+"""The partners' dashboard: move controls and policy terms and see the effect at once.
+
+:class:`Dashboard` holds the widgets and the logic; ``notebooks/dashboard.ipynb`` only shows it
+(in JupyterLab, or as an app with ``riskmodel dashboard``, served by Voilà). Every change is
+priced on the same simulated years:
+
+* a policy change re-applies the terms to the events already simulated (no new simulation);
+* a control toggle re-realises the same potential events with the control in place or not
+  (common random numbers), so the change shown is the control's effect, not noise.
+
+The callbacks only read widget values and write widget values, so tests drive the dashboard by
+setting ``widget.value`` and reading :attr:`Dashboard.numbers`, with no browser.
+"""
+from __future__ import annotations
+
+import html
+import os
+import re
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from .components import COMPONENT_LABELS, COMPONENTS
+from .contracts import Contracts, load_contracts
+from .engine import DEFAULT_SEED, DEFAULT_TRIALS, ScenarioModel, gap_table
+from .formatting import money, percent
+from .plots import PAYER_COLOURS
+from .policy import Policy, load_policy
+from .register import Register, load_register
+from .reporting import REGISTER_SUFFIXES, beside
+from .svgcharts import exceedance_svg, who_pays_html
+
+QUARTER = re.compile(r"^\d{4}Q[1-4]$")
+#: Trials the app simulates unless told otherwise (env ``RISKMODEL_TRIALS``).
+APP_TRIALS = DEFAULT_TRIALS
+
+
+def find_practices(registers: str | Path) -> dict[str, dict[str, Path]]:
+    """Practice folder name -> {quarter: register path}, for folders holding ``<YYYYQn>`` registers."""
+    root = Path(registers)
+    out: dict[str, dict[str, Path]] = {}
+    if not root.is_dir():
+        return out
+    for d in sorted(p for p in root.iterdir() if p.is_dir()):
+        quarters = {}
+        for f in sorted(d.iterdir()):
+            if f.suffix.lower() in REGISTER_SUFFIXES and QUARTER.match(f.stem) and f.stem not in quarters:
+                quarters[f.stem] = f
+        if quarters:
+            out[d.name] = dict(sorted(quarters.items()))
+    return out
+
+
+def default_registers() -> Path:
+    """``$RISKMODEL_REGISTERS``, else ``registers/`` here or one folder up (a notebook's folder)."""
+    env = os.environ.get("RISKMODEL_REGISTERS")
+    if env:
+        return Path(env)
+    for candidate in (Path("registers"), Path("..") / "registers"):
+        if candidate.is_dir():
+            return candidate
+    return Path("registers")
+
+
+@dataclass
+class Scenario:
+    """What a practice and quarter bring to the dashboard: the simulated years and base terms."""
+
+    register: Register
+    policy: Policy
+    contracts: Contracts
+    model: ScenarioModel
+
+
+class Dashboard:
+    """Widgets for one practice and quarter, re-priced on every change.
+
+    Parameters
+    ----------
+    registers : path, optional
+        Folder of practice folders (default: :func:`default_registers`).
+    practice, quarter : str, optional
+        Initial choice (default: the first practice, its latest quarter).
+    trials, seed : int
+        Simulated years (default 100,000) and seed; the same seed gives the same numbers.
+
+    Attributes
+    ----------
+    numbers : dict
+        The headline numbers as shown (floats, pounds or probabilities).
+    elapsed : float
+        Seconds the last update took, from the widget change to the display written.
+    """
+
+    def __init__(self, registers: str | Path | None = None, practice: str | None = None,
+                 quarter: str | None = None, *, trials: int | None = None, seed: int = DEFAULT_SEED):
+        import ipywidgets as w
+
+        self._w = w
+        self.registers = Path(registers) if registers is not None else default_registers()
+        self.catalogue = find_practices(self.registers)
+        if not self.catalogue:
+            raise FileNotFoundError(
+                f"no practice registers found in {self.registers.resolve()}: expected folders holding "
+                "quarterly registers named like 2026Q4.xlsx or 2026Q4.csv (see registers/README.md)")
+        self.trials = int(trials or os.environ.get("RISKMODEL_TRIALS") or APP_TRIALS)
+        self.seed = seed
+        self.numbers: dict[str, float | None] = {}
+        self.elapsed = 0.0
+        self._scenarios: dict[tuple[str, str], Scenario] = {}
+        self._quiet = False
+
+        first = practice or next(iter(self.catalogue))
+        if first not in self.catalogue:
+            raise ValueError(f"no practice {first!r} in {self.registers}; choose from {sorted(self.catalogue)}")
+        layout = w.Layout(width="auto")
+        self.practice = w.Dropdown(options=list(self.catalogue), value=first, description="Practice",
+                                   layout=layout)
+        quarters = list(self.catalogue[first])
+        self.quarter = w.Dropdown(options=quarters, value=quarter or quarters[-1], description="Quarter")
+        style = {"description_width": "150px"}
+        self.aggregate_limit = w.BoundedFloatText(min=0, max=1e9, step=25_000, description="Policy limit (£)",
+                                                  style=style)
+        self.excess = w.BoundedFloatText(min=0, max=1e7, step=500, description="Excess (£)", style=style)
+        self.waiting_period = w.BoundedFloatText(min=0, max=24 * 30, step=1,
+                                                 description="BI waiting period (h)", style=style)
+        self.controls: dict[str, object] = {}
+        self.sections: dict[str, object] = {}
+        self.sublimits: dict[str, object] = {}
+        self.status = w.HTML()
+        self.headline = w.HTML()
+        self.exceedance = w.HTML()
+        self.who_pays = w.HTML()
+        self.risks = w.HTML()
+        self._controls_box = w.VBox()
+        self._sections_box = w.VBox()
+
+        self.practice.observe(self._on_practice, names="value")
+        self.quarter.observe(self._on_quarter, names="value")
+        for widget in (self.aggregate_limit, self.excess, self.waiting_period):
+            widget.observe(self._on_change, names="value")
+
+        terms = w.VBox([w.HTML("<b>Policy terms</b>"), self.aggregate_limit, self.excess, self.waiting_period,
+                        w.HTML("<b>Sections</b> (sublimit 0 = none)"), self._sections_box])
+        side = w.VBox([self.practice, self.quarter, w.HTML("<b>Controls in place</b>"), self._controls_box,
+                       terms], layout=w.Layout(width="400px", flex="0 0 400px"))
+        main = w.VBox([self.headline, self.status, self.exceedance, self.who_pays, self.risks],
+                      layout=w.Layout(flex="1 1 auto"))
+        self.widget = w.HBox([side, main])
+        self._load()
+
+    # -- loading a practice and quarter ------------------------------------------------------
+    def scenario(self) -> Scenario:
+        key = (self.practice.value, self.quarter.value)
+        if key not in self._scenarios:
+            path = self.catalogue[key[0]][key[1]]
+            reg = load_register(path)
+            pol_path = beside(path, "policy.toml")
+            pol = load_policy(pol_path, set(reg.controls)) if pol_path else Policy(name="No policy")
+            con = load_contracts(beside(path, "contracts.toml"))
+            self._scenarios = {key: Scenario(reg, pol, con,
+                                             ScenarioModel(reg, self.trials, self.seed, show_progress=False))}
+        return self._scenarios[key]
+
+    def _load(self) -> None:
+        w = self._w
+        sc = self.scenario()
+        reg, pol = sc.register, sc.policy
+        self._quiet = True
+        try:
+            self.controls = {}
+            for name in sorted(reg.control_status):
+                ctrl = reg.controls[name]
+                box = w.Checkbox(value=reg.control_status[name], indent=False,
+                                 description=f"{ctrl.label} ({money(ctrl.annual_cost)} a year)",
+                                 layout=w.Layout(width="auto"))
+                box.observe(self._on_change, names="value")
+                self.controls[name] = box
+            self._controls_box.children = tuple(self.controls.values())
+            self.aggregate_limit.value = pol.aggregate_limit
+            self.excess.value = pol.excess
+            self.waiting_period.value = pol.waiting_period_hours
+            self.sections, self.sublimits, rows = {}, {}, []
+            for c in COMPONENTS:
+                s = pol.section(c)
+                cov = w.Checkbox(value=s.covered, indent=False, description=COMPONENT_LABELS[c],
+                                 layout=w.Layout(width="210px"))
+                sub = w.BoundedFloatText(value=s.sublimit or 0, min=0, max=1e9, step=5_000,
+                                         layout=w.Layout(width="120px"))
+                cov.observe(self._on_change, names="value")
+                sub.observe(self._on_change, names="value")
+                self.sections[c], self.sublimits[c] = cov, sub
+                rows.append(w.HBox([cov, sub]))
+            self._sections_box.children = tuple(rows)
+        finally:
+            self._quiet = False
+        self.update()
+
+    def _on_practice(self, change) -> None:
+        quarters = list(self.catalogue[change["new"]])
+        self._quiet = True
+        try:
+            self.quarter.options = quarters
+            self.quarter.value = quarters[-1]
+        finally:
+            self._quiet = False
+        self._load()
+
+    def _on_quarter(self, change) -> None:
+        if not self._quiet:
+            self._load()
+
+    def _on_change(self, change) -> None:
+        if not self._quiet:
+            self.update()
+
+    # -- reading the widgets -----------------------------------------------------------------
+    def control_status(self) -> dict[str, bool]:
+        return {name: bool(box.value) for name, box in self.controls.items()}
+
+    def policy(self) -> Policy:
+        """The practice's policy with the terms set in the widgets."""
+        base = self.scenario().policy
+        sections = {}
+        for c in COMPONENTS:
+            old = base.section(c)
+            sub = float(self.sublimits[c].value)
+            sections[c] = type(old)(covered=bool(self.sections[c].value), sublimit=sub if sub > 0 else None,
+                                    excess=old.excess)
+        return base.with_terms(aggregate_limit=float(self.aggregate_limit.value), excess=float(self.excess.value),
+                               waiting_period_hours=float(self.waiting_period.value), sections=sections)
+
+    # -- pricing and display -----------------------------------------------------------------
+    def update(self) -> None:
+        """Re-price on the simulated years and write every output widget."""
+        t0 = time.perf_counter()
+        sc = self.scenario()
+        policy, status = self.policy(), self.control_status()
+        model = sc.model
+        _, by_risk, _ = model.losses(status)
+        alloc = model.allocate(policy, sc.contracts, status)
+        gross = alloc.per_trial["gross"]
+        retained = alloc.per_trial["retained"]
+        n = model.trials
+        insured = policy.insured
+        q = np.quantile(np.stack([gross, retained]), [0.95, 0.99], axis=1)
+        self.numbers = {
+            "expected_annual_loss": float(gross.mean()),
+            "one_in_20": float(q[0, 0]), "one_in_100": float(q[1, 0]),
+            "retained_mean": float(retained.mean()), "retained_one_in_100": float(q[1, 1]),
+            "insurer_mean": float(alloc.per_trial["insurer"].mean()),
+            "contract_mean": float(alloc.per_trial["contract"].mean()),
+            "prob_limit_exhausted": float(alloc.aggregate_exhausted.mean()) if insured else None,
+            "controls_cost": float(sum(sc.register.controls[c].annual_cost for c, on in status.items() if on)),
+        }
+        self.headline.value = self._headline_html(policy)
+        self.exceedance.value = self._exceedance_svg(gross, retained, policy)
+        self.who_pays.value = who_pays_html(gap_table(alloc, n))
+        self.risks.value = self._risks_html(by_risk.mean(axis=1), alloc.by_risk["retained"] / n)
+        self.elapsed = time.perf_counter() - t0
+        self.status.value = (f"<span class='rm-status' style='color:#666;font-size:85%'>{n:,} simulated years, "
+                             f"seed {model.seed}; updated in {self.elapsed:.2f} s</span>")
+
+    def _headline_html(self, policy: Policy) -> str:
+        v = self.numbers
+        limit = ("no policy" if v["prob_limit_exhausted"] is None
+                 else f"{percent(v['prob_limit_exhausted'])} a year")
+        cards = [
+            ("Expected annual loss", money(v["expected_annual_loss"]), "average over simulated years", "eal"),
+            ("1-in-100 year loss", money(v["one_in_100"]), f"1-in-20: {money(v['one_in_20'])}", "p99"),
+            ("Kept by the practice", money(v["retained_mean"]),
+             f"a year on average; 1-in-100: {money(v['retained_one_in_100'])}", "retained"),
+            ("Chance the policy limit runs out", limit,
+             f"limit {money(policy.aggregate_limit)}" if policy.insured else "uninsured", "exhausted"),
+        ]
+        cells = "".join(
+            f"<div class='rm-card' data-metric='{key}' style='flex:1;min-width:150px;padding:8px 12px;"
+            f"border:1px solid #ddd;border-radius:6px;margin:0 8px 8px 0'>"
+            f"<div style='font-size:85%;color:#555'>{html.escape(t)}</div>"
+            f"<div class='rm-value' style='font-size:150%;font-weight:600'>{html.escape(val)}</div>"
+            f"<div style='font-size:80%;color:#777'>{html.escape(sub)}</div></div>"
+            for t, val, sub, key in cards)
+        return f"<div class='rm-headline' style='display:flex;flex-wrap:wrap'>{cells}</div>"
+
+    def _exceedance_svg(self, gross, retained, policy: Policy) -> str:
+        return exceedance_svg([("All losses (gross)", "#333333", gross),
+                               ("Kept by the practice", PAYER_COLOURS["retained"], retained)],
+                              excess=policy.excess if policy.insured else None,
+                              limit=policy.aggregate_limit if policy.insured else None)
+
+    def _risks_html(self, gross_mean: np.ndarray, retained_mean: np.ndarray) -> str:
+        reg = self.scenario().register
+        total = gross_mean.sum()
+        order = np.argsort(-gross_mean, kind="stable")
+        rows = "".join(
+            f"<tr><td>{i + 1}</td><td>{html.escape(reg.risks[j].risk_id)}</td>"
+            f"<td>{html.escape(reg.risks[j].title)}</td><td style='text-align:right'>{money(gross_mean[j])}</td>"
+            f"<td style='text-align:right'>{one_in_share(gross_mean[j], total)}</td>"
+            f"<td style='text-align:right'>{money(retained_mean[j])}</td></tr>"
+            for i, j in enumerate(order))
+        return ("<b>Risks ranked by expected annual loss</b><table class='rm-risks' style='border-collapse:collapse'>"
+                "<tr><th>#</th><th>Risk</th><th>Title</th><th>Expected a year</th><th>Share</th>"
+                f"<th>Kept by the practice</th></tr>{rows}</table>")
+
+
+def one_in_share(part: float, total: float) -> str:
+    return percent(part / total) if total > 0 else "–"
+
+
+__all__ = ["Dashboard", "find_practices", "default_registers"]
