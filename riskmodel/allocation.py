@@ -515,18 +515,21 @@ class ContractSplit:
         if (before_aggregate > limit).any():
             ag = _ratio(_erode(work, trial, self.time, before_aggregate, limit), work)
             stages.append(ag)
-        # the regular sections: cumulative factors summed against their columns in one product
-        rows, f = [], np.ones(E)
-        for st in stages:
-            if st is not None:
-                f = f * st
-            rows.append(f)
-        cum = np.zeros((len(rows), K))             # (stages, K)
-        F = np.stack(rows)                         # (stages, events)
+        # the regular sections: what is left of each column after each stage, block by block
+        # (cumulative factors over a block's slice stay small, so nothing event-sized is built)
+        cum = np.zeros((len(stages), K))           # (stages, K)
         for b, left in zip(self.blocks, self.left):
             js = [j for j, k in enumerate(b.comps) if regular[k]]
-            if js:
-                cum[:, [b.comps[j] for j in js]] += F[:, b.start:b.stop] @ left[js].T
+            if not js:
+                continue
+            ks = [b.comps[j] for j in js]
+            L = left[js]
+            sl = slice(b.start, b.stop)
+            f = None
+            for i, st in enumerate(stages):
+                if st is not None:
+                    f = st[sl] if f is None else f * st[sl]
+                cum[i, ks] += L.sum(axis=1) if f is None else L @ f
         r = regular
         reasons["exclusion"][r] += left_k[r] - cum[0][r]
         reasons["excess"][r] += cum[0][r] - cum[at_excess - 1][r]

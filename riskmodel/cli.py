@@ -175,5 +175,36 @@ def report(quarter, registers_dir, outputs_dir, practices, previous, trials, see
         sys.exit(1)
 
 
+@main.command()
+@click.option("--port", type=int, default=8866, show_default=True, help="port on 127.0.0.1")
+@click.option("--no-browser", is_flag=True, help="do not open a browser")
+@click.option("--registers", "registers_dir", type=click.Path(file_okay=False), default="registers",
+              show_default=True, help="folder of practice folders")
+@click.option("--trials", type=int, default=DEFAULT_TRIALS, show_default=True)
+def dashboard(port: int, no_browser: bool, registers_dir: str, trials: int) -> None:
+    """Serve the partners' dashboard (Voilà, code hidden) on 127.0.0.1."""
+    import os
+    import subprocess
+
+    from .batch import notebook_path
+    from .dashboard import find_practices
+
+    root = Path(registers_dir).resolve()
+    if not find_practices(root):
+        click.echo(f"no practice registers found in {root}: expected folders holding quarterly registers "
+                   "such as 2026Q4.xlsx (see registers/README.md); choose the folder with --registers", err=True)
+        sys.exit(EXIT_INVALID)
+    nb = notebook_path("dashboard.ipynb")
+    env = {**os.environ, "RISKMODEL_REGISTERS": str(root), "RISKMODEL_TRIALS": str(trials)}
+    cmd = [sys.executable, "-m", "voila", str(nb), f"--port={port}", "--Voila.ip=127.0.0.1",
+           "--Voila.port_retries=0", "--strip_sources=True", "--show_tracebacks=False",
+           "--no-browser" if no_browser else "--Voila.open_browser=True"]
+    click.echo(f"Dashboard at http://127.0.0.1:{port}/  (Ctrl+C to stop)", err=True)
+    try:
+        sys.exit(subprocess.call(cmd, env=env))
+    except KeyboardInterrupt:
+        sys.exit(0)
+
+
 if __name__ == "__main__":  # pragma: no cover
     main()

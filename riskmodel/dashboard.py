@@ -145,7 +145,7 @@ class Dashboard:
         terms = w.VBox([w.HTML("<b>Policy terms</b>"), self.aggregate_limit, self.excess, self.waiting_period,
                         w.HTML("<b>Sections</b> (sublimit 0 = none)"), self._sections_box])
         side = w.VBox([self.practice, self.quarter, w.HTML("<b>Controls in place</b>"), self._controls_box,
-                       terms], layout=w.Layout(width="400px", flex="0 0 400px"))
+                       terms], layout=w.Layout(width="470px", flex="0 0 470px"))
         main = w.VBox([self.headline, self.status, self.exceedance, self.who_pays, self.risks],
                       layout=w.Layout(flex="1 1 auto"))
         self.widget = w.HBox([side, main])
@@ -173,7 +173,7 @@ class Dashboard:
             self.controls = {}
             for name in sorted(reg.control_status):
                 ctrl = reg.controls[name]
-                box = w.Checkbox(value=reg.control_status[name], indent=False,
+                box = w.Checkbox(value=reg.control_status[name], indent=False, tooltip=ctrl.label,
                                  description=f"{ctrl.label} ({money(ctrl.annual_cost)} a year)",
                                  layout=w.Layout(width="auto"))
                 box.observe(self._on_change, names="value")
@@ -295,12 +295,13 @@ class Dashboard:
         total = gross_mean.sum()
         order = np.argsort(-gross_mean, kind="stable")
         rows = "".join(
-            f"<tr><td>{i + 1}</td><td>{html.escape(reg.risks[j].risk_id)}</td>"
+            f"<tr style='border-top:1px solid #eee'><td>{i + 1}</td><td>{html.escape(reg.risks[j].risk_id)}</td>"
             f"<td>{html.escape(reg.risks[j].title)}</td><td style='text-align:right'>{money(gross_mean[j])}</td>"
             f"<td style='text-align:right'>{one_in_share(gross_mean[j], total)}</td>"
             f"<td style='text-align:right'>{money(retained_mean[j])}</td></tr>"
             for i, j in enumerate(order))
-        return ("<b>Risks ranked by expected annual loss</b><table class='rm-risks' style='border-collapse:collapse'>"
+        return ("<b>Risks ranked by expected annual loss</b><table class='rm-risks' style='border-collapse:collapse;"
+                "border-spacing:0'><style>.rm-risks td,.rm-risks th{padding:2px 8px}</style>"
                 "<tr><th>#</th><th>Risk</th><th>Title</th><th>Expected a year</th><th>Share</th>"
                 f"<th>Kept by the practice</th></tr>{rows}</table>")
 
