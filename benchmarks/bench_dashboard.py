@@ -28,7 +28,8 @@ def timed(set_value) -> float:
 def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("--trials", type=int, default=100_000)
-    ap.add_argument("--practice", default="meadowbank-average")
+    ap.add_argument("--practice", default="meadowbank-average",
+                    help="practice folder (meadowbank-average has the most frequent risk)")
     args = ap.parse_args()
     t = time.perf_counter()
     d = Dashboard(ROOT / "registers", args.practice, trials=args.trials)
@@ -44,14 +45,17 @@ def main() -> None:
         box = d.sections[comp]
         policy.append(timed(lambda: setattr(box, "value", not box.value)))
         policy.append(timed(lambda: setattr(box, "value", not box.value)))
-    new, seen = [], []
+    new, seen, names = [], [], []
     for name, box in d.controls.items():
         new.append(timed(lambda: setattr(box, "value", not box.value)))     # a scenario not seen before
         seen.append(timed(lambda: setattr(box, "value", not box.value)))    # back: cached scenario
+        names.append(name)
     for label, xs in (("policy term change", policy), ("control toggle, new scenario", new),
                       ("control toggle, back to a seen one", seen)):
         print(f"{label:36s} n={len(xs):2d}  median {1000 * statistics.median(xs):6.0f} ms  "
               f"max {1000 * max(xs):6.0f} ms")
+    print(f"slowest control toggle: {names[new.index(max(new))]}; over 300 ms: "
+          f"{sum(x > 0.3 for x in new)} of {len(new)}")
 
 
 if __name__ == "__main__":

@@ -44,6 +44,7 @@ class Block:
     risk: int
     comps: tuple[int, ...]      # component indices of the rows of ``values``
     values: np.ndarray          # (comps, events) pounds
+    memo: dict | None = None    # kept with the block's source, for work that depends on it only
 
 
 def _column(blocks, rows, k: int) -> tuple[np.ndarray, np.ndarray]:
@@ -127,7 +128,7 @@ class EventTable:
             if rl.hours is not None:
                 hours[sl] = rl.hours
             if m:
-                blocks.append(Block(at, at + m, rl.index, rl.comps, rl.values))
+                blocks.append(Block(at, at + m, rl.index, rl.comps, rl.values, rl.memo))
             at += m
         return cls(trials, trial, risk, aux[0], blocks, hours, aux[1], aux[2])
 
@@ -232,6 +233,27 @@ def _ratio(num: np.ndarray, den: np.ndarray) -> np.ndarray:
     return out
 
 
+def _split_block(values: np.ndarray, share: np.ndarray, rec: float, cap: float, u_recover: np.ndarray):
+    """One block's contract cover: (left (comps, events), gross per event, contract per event or
+    None, sums by component of gross, contract and left)."""
+    gross_e = values[0].copy()
+    for row in values[1:]:
+        gross_e += row
+    if not share.any():
+        return values, gross_e, None, {"gross": values.sum(axis=1), "contract": np.zeros(len(share)),
+                                       "left": values.sum(axis=1)}
+    contract = values * share[:, None]
+    if rec < 1.0:
+        contract *= u_recover < rec
+    tot = contract.sum(axis=0)
+    if np.isfinite(cap) and (tot > cap).any():
+        contract *= np.minimum(1.0, _ratio(np.full_like(tot, cap), tot) + (tot <= 0))
+        tot = contract.sum(axis=0)
+    left = values - contract
+    return left, gross_e, tot, {"gross": values.sum(axis=1), "contract": contract.sum(axis=1),
+                                "left": left.sum(axis=1)}
+
+
 @dataclass
 class ContractSplit:
     """Simulated events after contract cover, ready to have any policy applied at once.
@@ -274,40 +296,41 @@ class ContractSplit:
 
     @classmethod
     def prepare(cls, table: EventTable, terms: Terms, n_risks: int) -> "ContractSplit":
-        """Apply contract cover (by system owner) to every event of ``table``, block by block."""
+        """Apply contract cover (by system owner) to every event of ``table``, block by block.
+
+        A block's split depends only on its own events and its risk's contract terms, so it is
+        kept with the block's source (a risk realised under the same controls is reused when
+        a control toggle changes other risks only).
+        """
         E = table.size
         gross_e, contract_e = np.zeros(E), np.zeros(E)
         by_comp = {p: np.zeros(K) for p in ("gross", "contract", "left")}
+        by_risk = {p: np.zeros(n_risks) for p in ("gross", "contract")}
         left_rows = []
         for b in table.blocks:
             sl = slice(b.start, b.stop)
             share = terms.borne[b.risk, list(b.comps)]
-            if share.any():
-                rec = terms.recovery_probability[b.risk]
-                contract = b.values * share[:, None]
-                if rec < 1.0:
-                    contract *= table.u_recover[sl] < rec
-                tot = contract.sum(axis=0)
-                cap = terms.cap_per_event[b.risk]
-                if np.isfinite(cap) and (tot > cap).any():
-                    contract *= np.minimum(1.0, _ratio(np.full_like(tot, cap), tot) + (tot <= 0))
-                    tot = contract.sum(axis=0)
-                contract_e[sl] += tot
-                by_comp["contract"][list(b.comps)] += contract.sum(axis=1)
-                left = b.values - contract
-            else:
-                left = b.values
-            gross_e[sl] += b.values.sum(axis=0)
-            by_comp["gross"][list(b.comps)] += b.values.sum(axis=1)
-            by_comp["left"][list(b.comps)] += left.sum(axis=1)
+            rec = float(terms.recovery_probability[b.risk])
+            cap = float(terms.cap_per_event[b.risk])
+            key = ("contract", share.tobytes(), rec, cap)
+            memo = b.memo if b.memo is not None else {}
+            if key not in memo:
+                memo[key] = _split_block(b.values, share, rec, cap, table.u_recover[sl])
+            left, g_e, c_e, sums = memo[key]
+            gross_e[sl] = g_e
+            if c_e is not None:
+                contract_e[sl] = c_e
+            comps = list(b.comps)
+            for name, v in sums.items():
+                by_comp[name][comps] += v
+            by_risk["gross"][b.risk] += sums["gross"].sum()
+            by_risk["contract"][b.risk] += sums["contract"].sum()
             left_rows.append(left)
         n = table.trials
         split = cls(n, n_risks, table.trial, table.risk, table.time, table.blocks, left_rows, table.u_deny,
                     {"gross": np.bincount(table.trial, weights=gross_e, minlength=n),
                      "contract": np.bincount(table.trial, weights=contract_e, minlength=n)},
-                    by_comp,
-                    {"gross": np.bincount(table.risk, weights=gross_e, minlength=n_risks),
-                     "contract": np.bincount(table.risk, weights=contract_e, minlength=n_risks)})
+                    by_comp, by_risk)
         idx, bi_left = split.column(BI)
         bi_gross = table.column(BI)[1]
         split.bi_index, split.bi_hours = idx, table.hours[idx]
@@ -350,9 +373,9 @@ class ContractSplit:
         if key not in self._cache:
             s = np.zeros(self.size)
             for b, left in zip(self.blocks, self.left):
-                rows = [j for j, k in enumerate(b.comps) if regular[k]]
-                if rows:
-                    s[b.start:b.stop] += left[rows[0]] if len(rows) == 1 else left[rows].sum(axis=0)
+                for j, k in enumerate(b.comps):
+                    if regular[k]:
+                        s[b.start:b.stop] += left[j]
             if keep0 is not None:
                 s *= keep0
             s.flags.writeable = False
@@ -523,13 +546,12 @@ class ContractSplit:
             if not js:
                 continue
             ks = [b.comps[j] for j in js]
-            L = left[js]
             sl = slice(b.start, b.stop)
             f = None
             for i, st in enumerate(stages):
                 if st is not None:
                     f = st[sl] if f is None else f * st[sl]
-                cum[i, ks] += L.sum(axis=1) if f is None else L @ f
+                cum[i, ks] += (left.sum(axis=1) if f is None else left.dot(f))[js]  # .dot: BLAS gemv (numpy 2 matmul is far slower here)
         r = regular
         reasons["exclusion"][r] += left_k[r] - cum[0][r]
         reasons["excess"][r] += cum[0][r] - cum[at_excess - 1][r]

@@ -184,7 +184,6 @@ def report(quarter, registers_dir, outputs_dir, practices, previous, trials, see
 def dashboard(port: int, no_browser: bool, registers_dir: str, trials: int) -> None:
     """Serve the partners' dashboard (Voilà, code hidden) on 127.0.0.1."""
     import os
-    import subprocess
 
     from .batch import notebook_path
     from .dashboard import find_practices
@@ -200,10 +199,9 @@ def dashboard(port: int, no_browser: bool, registers_dir: str, trials: int) -> N
            "--Voila.port_retries=0", "--strip_sources=True", "--show_tracebacks=False",
            "--no-browser" if no_browser else "--Voila.open_browser=True"]
     click.echo(f"Dashboard at http://127.0.0.1:{port}/  (Ctrl+C to stop)", err=True)
-    try:
-        sys.exit(subprocess.call(cmd, env=env))
-    except KeyboardInterrupt:
-        sys.exit(0)
+    sys.stderr.flush()
+    # become the Voilà server, so that a signal to this process stops it (and its kernels)
+    os.execve(sys.executable, cmd, env)
 
 
 if __name__ == "__main__":  # pragma: no cover

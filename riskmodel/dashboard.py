@@ -26,6 +26,7 @@ from .components import COMPONENT_LABELS, COMPONENTS
 from .contracts import Contracts, load_contracts
 from .engine import DEFAULT_SEED, DEFAULT_TRIALS, ScenarioModel, gap_table
 from .formatting import money, percent
+from .memory import keep_freed_memory
 from .plots import PAYER_COLOURS
 from .policy import Policy, load_policy
 from .register import Register, load_register
@@ -99,6 +100,7 @@ class Dashboard:
         import ipywidgets as w
 
         self._w = w
+        keep_freed_memory()
         self.registers = Path(registers) if registers is not None else default_registers()
         self.catalogue = find_practices(self.registers)
         if not self.catalogue:

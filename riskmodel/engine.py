@@ -19,6 +19,7 @@ from . import __version__
 from .allocation import REASONS, Allocation, ContractSplit, EventTable, Terms, allocate, combine
 from .components import COMPONENT_LABELS, COMPONENTS
 from .contracts import Contracts, load_contracts
+from .memory import keep_freed_memory
 from .metrics import (DEFAULT_THRESHOLDS, PERCENTILES, exceedance_curve, prob_exceed, summarize)
 from .policy import Policy
 from .register import Register
@@ -181,6 +182,7 @@ def simulate(register: Register, trials: int = DEFAULT_TRIALS, seed: int = DEFAU
     """
     if trials < 1:
         raise ValueError("trials must be at least 1")
+    keep_freed_memory()
     plan = Plan.from_register(register)
     status = {**register.control_status, **(control_status or {})}
     in_place = status_vector(plan, register, status)
@@ -253,7 +255,9 @@ class ScenarioModel:
         self.register = register
         self.trials = trials
         self.seed = seed
-        self.store = draw_all(register, trials, seed, aux=True, threads=threads, show_progress=show_progress)
+        keep_freed_memory()
+        self.threads = threads or default_threads()
+        self.store = draw_all(register, trials, seed, aux=True, threads=self.threads, show_progress=show_progress)
         self.plan = self.store.plan
         self._cache: dict[tuple, tuple] = {}
         self._splits: dict[tuple, ContractSplit] = {}
@@ -267,15 +271,18 @@ class ScenarioModel:
         key = tuple(vec.tolist())
         if key not in self._cache:
             cost = self.register.practice.interruption_cost_per_hour
-            parts, brs, bcs = [], [], []
             if len(self._memo) > 6 * len(self.plan.risks) * len(self.store.chunks):
                 self._memo.clear()
-            for ch in self.store.chunks:
+
+            def one(ch):
                 losses = realise(self.plan, ch, vec, cost, self._memo)
-                br, bc = gross_by_risk_and_component(self.plan, losses, ch.n)
-                parts.append((losses, ch.start))
-                brs.append(br)
-                bcs.append(bc)
+                return (losses, ch.start), gross_by_risk_and_component(self.plan, losses, ch.n)
+
+            with ThreadPoolExecutor(self.threads) as pool:
+                done = list(pool.map(one, self.store.chunks))
+            parts = [d[0] for d in done]
+            brs = [d[1][0] for d in done]
+            bcs = [d[1][1] for d in done]
             table = EventTable.from_chunks(parts, self.trials)
             if len(self._cache) > 8:
                 self._cache.pop(next(iter(self._cache)))

@@ -176,6 +176,7 @@ class RiskLosses:
     hours: np.ndarray | None  # BI downtime hours per event, if the risk has BI
     aux: np.ndarray | None
     per_trial: np.ndarray | None = None  # (comps, n) per-trial sums, filled on first use
+    memo: dict = field(default_factory=dict)  # later work that depends on these events only
 
 
 def depends_on(plan: Plan, p: RiskPlan) -> tuple[int, ...]:

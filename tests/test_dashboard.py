@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import os
 import shutil
+import signal
 import socket
 import subprocess
 import sys
@@ -125,7 +126,8 @@ def test_app_in_a_real_browser():
     env = {**os.environ, "PYTHONUNBUFFERED": "1"}
     app = subprocess.Popen([sys.executable, "-m", "riskmodel.cli", "dashboard", "--port", str(port), "--no-browser",
                             "--trials", "20000", "--registers", str(REGISTERS)],
-                           stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, env=env, cwd=ROOT)
+                           stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, env=env, cwd=ROOT,
+                           start_new_session=True)
     try:
         deadline = time.time() + 90
         while time.time() < deadline:
@@ -166,8 +168,8 @@ def test_app_in_a_real_browser():
             page.screenshot(path=str(ARTIFACTS / "dashboard.png"), full_page=True)
             browser.close()
     finally:
-        app.terminate()
+        os.killpg(app.pid, signal.SIGTERM)      # the server and the kernels it started
         try:
             app.wait(timeout=20)
         except subprocess.TimeoutExpired:
-            app.kill()
+            os.killpg(app.pid, signal.SIGKILL)
