@@ -16,6 +16,7 @@ from .formatting import money, percent
 from .metrics import DEFAULT_THRESHOLDS
 from .policy import load_policy
 from .register import load_register
+from .reporting import find_policy
 from .textreport import summary_text
 
 EXIT_INVALID = 2
@@ -74,7 +75,7 @@ def validate(register: str, practice: str | None) -> None:
 @click.option("--seed", type=int, default=DEFAULT_SEED, show_default=True)
 @click.option("--json", "json_out", metavar="PATH|-", help="write results as JSON to PATH, or '-' for stdout")
 @click.option("--policy", type=click.Path(dir_okay=False),
-              help="policy schedule TOML (default: policy.toml beside the register, if any)")
+              help="policy schedule TOML (default: <quarter>.policy.toml, else policy.toml, beside the register)")
 @click.option("--contracts", type=click.Path(dir_okay=False),
               help="contract cover TOML (default: contracts.toml beside the register, else the shipped default)")
 @click.option("--no-policy", is_flag=True, help="ignore any policy.toml beside the register")
@@ -86,7 +87,7 @@ def simulate_cmd(register, practice, trials, seed, json_out, policy, contracts, 
     """Simulate a register's annual losses; with a policy, who pays them."""
     try:
         reg = load_register(register, practice)
-        policy_path = None if no_policy else (policy or _beside(register, "policy.toml"))
+        policy_path = None if no_policy else (policy or find_policy(Path(register), Path(register).stem))
         pol = load_policy(policy_path, set(reg.controls)) if policy_path else None
         contracts_path = contracts or _beside(register, "contracts.toml")
         con = load_contracts(contracts_path) if (pol is not None or contracts_path) else None

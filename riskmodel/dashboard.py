@@ -30,7 +30,7 @@ from .memory import keep_freed_memory
 from .plots import PAYER_COLOURS
 from .policy import Policy, load_policy
 from .register import Register, load_register
-from .reporting import REGISTER_SUFFIXES, beside
+from .reporting import REGISTER_SUFFIXES, beside, find_policy
 from .svgcharts import exceedance_svg, who_pays_html
 
 QUARTER = re.compile(r"^\d{4}Q[1-4]$")
@@ -159,7 +159,7 @@ class Dashboard:
         if key not in self._scenarios:
             path = self.catalogue[key[0]][key[1]]
             reg = load_register(path)
-            pol_path = beside(path, "policy.toml")
+            pol_path = find_policy(path, key[1])
             pol = load_policy(pol_path, set(reg.controls)) if pol_path else Policy(name="No policy")
             con = load_contracts(beside(path, "contracts.toml"))
             self._scenarios = {key: Scenario(reg, pol, con,

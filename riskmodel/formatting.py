@@ -12,6 +12,13 @@ def money(x: float | None) -> str:
     return f"{sign}£{abs(x):,.0f}"
 
 
+def signed_money(x: float) -> str:
+    """A change: ``'+£1,200'``, ``'-£300'``, ``'£0'``."""
+    if round(x) == 0:
+        return "£0"
+    return ("+" if x > 0 else "-") + money(abs(x))
+
+
 def money_short(x: float) -> str:
     """Axis-friendly: ``£1.2m``, ``£45k``, ``£900``."""
     ax = abs(x)

@@ -83,4 +83,42 @@ def top_risks_figure(by_risk: list[dict], n: int = 10, title: str = "Risks by ex
     return fig
 
 
-__all__ = ["exceedance_figure", "who_pays_figure", "top_risks_figure", "COMPONENTS", "COMPONENT_LABELS"]
+def waterfall_figure(steps: list[dict], key: str = "gross", ax=None,
+                     title: str = "What changed the expected annual loss since last quarter"):
+    """Waterfall of a quarter's changes (from :func:`riskmodel.attribution.attribute`):
+    ``key`` is ``"gross"`` (expected annual loss) or ``"retained"`` (kept by the practice)."""
+    if ax is None:
+        fig, ax = plt.subplots(figsize=(9, 0.42 * max(4, len(steps)) + 1.2))
+    else:
+        fig = ax.figure
+    labels, lefts, widths, colours = [], [], [], []
+    for st in steps:
+        labels.append(st["label"] if len(st["label"]) <= 48 else st["label"][:45] + "...")
+        if st["kind"] in ("start", "end"):
+            lefts.append(0.0)
+            widths.append(st[f"{key}_mean"])
+            colours.append("#4c78a8")
+        else:
+            d = st[f"delta_{key}"]
+            before = st[f"{key}_mean"] - d
+            lefts.append(min(before, before + d))
+            widths.append(abs(d))
+            colours.append("#e15759" if d > 0 else "#59a14f")
+    ax.barh(labels, widths, left=lefts, color=colours)
+    for i, st in enumerate(steps):
+        d = st[f"delta_{key}"]
+        text = money_short(st[f"{key}_mean"]) if st["kind"] in ("start", "end") else \
+            "£0" if abs(d) < 0.5 else ("+" if d > 0 else "-") + money_short(abs(d))
+        ax.annotate(text, (lefts[i] + widths[i], i), xytext=(4, 0), textcoords="offset points",
+                    va="center", fontsize=8)
+    ax.invert_yaxis()
+    ax.xaxis.set_major_formatter(_MONEY)
+    ax.set_xlabel("Expected per year" + (" (gross)" if key == "gross" else ", kept by the practice"))
+    ax.set_title(title + ("" if key == "gross" else ": the practice's share"))
+    ax.grid(True, axis="x", alpha=0.3)
+    ax.margins(x=0.15)
+    fig.tight_layout()
+    return fig
+
+
+__all__ = ["exceedance_figure", "who_pays_figure", "top_risks_figure", "waterfall_figure", "COMPONENTS", "COMPONENT_LABELS"]

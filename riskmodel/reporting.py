@@ -12,9 +12,9 @@ from . import __version__
 from .atomic import atomic_path, write_text
 from .contracts import load_contracts
 from .engine import ScenarioModel, SimulationResult
-from .formatting import money, one_in, percent
+from .formatting import money, one_in, percent, signed_money
 from .policy import Policy, load_policy
-from .register import Register, load_register
+from .register import Register, load_register, register_hash
 
 REGISTER_SUFFIXES = (".xlsx", ".xlsm", ".csv")
 
@@ -34,6 +34,42 @@ def beside(path: Path, name: str) -> Path | None:
     return p if p.is_file() else None
 
 
+def find_policy(register: Path, quarter: str | None = None) -> Path | None:
+    """The policy for a quarter's register: ``<quarter>.policy.toml`` beside it (a policy that
+    changed during the year), else ``policy.toml``."""
+    if quarter:
+        p = beside(register, f"{quarter}.policy.toml")
+        if p is not None:
+            return p
+    return beside(register, "policy.toml")
+
+
+def previous_inputs(results: dict, practice_dir: Path) -> tuple[Path | None, Path | None, str]:
+    """The previous quarter's register and policy files, checked against its results.json.
+
+    Returns (register, policy, note); the register is None (with the reason in ``note``) when
+    it cannot be found unchanged.
+    """
+    quarter = results.get("quarter")
+    candidates = [Path(results.get("register", ""))]
+    if quarter:
+        found = find_quarter_register(practice_dir, quarter)
+        if found is not None:
+            candidates.append(found)
+    reg = None
+    for c in candidates:
+        if c.is_file() and register_hash(c) == results.get("register_sha256"):
+            reg = c
+            break
+    if reg is None:
+        return None, None, (f"the previous quarter's register ({results.get('register')}) was not found unchanged, "
+                            "so the change is shown in total only")
+    src = (results.get("policy") or {}).get("source")
+    pol = Path(src) if src and Path(src).is_file() else None
+    note = "" if pol is not None or not src else "the previous policy file was not found: the current policy is used for both quarters"
+    return reg, pol, note
+
+
 @dataclass
 class QuarterlyReport:
     """One practice's quarter: simulated losses, who pays, and what would change them."""
@@ -51,7 +87,7 @@ class QuarterlyReport:
               trials: int = 100_000, seed: int = 20261, previous_results: str | None = None) -> "QuarterlyReport":
         path = Path(register)
         reg = load_register(path)
-        pol_path = Path(policy) if policy else beside(path, "policy.toml")
+        pol_path = Path(policy) if policy else find_policy(path, quarter)
         pol = load_policy(pol_path, set(reg.controls)) if pol_path else None
         con = load_contracts(Path(contracts) if contracts else beside(path, "contracts.toml"))
         model = ScenarioModel(reg, trials, seed, show_progress=False)
@@ -63,7 +99,25 @@ class QuarterlyReport:
             prev = json.loads(Path(previous_results).read_text())
         report = cls(quarter, reg, pol, model, result, summary, prev)
         summary["controls_ranking"] = report.controls_ranking().to_dict(orient="records")
+        if prev is not None:
+            summary["previous_quarter"] = prev.get("quarter")
+            summary["attribution"], summary["attribution_note"] = report._attribution(path, con, trials, seed)
         return report
+
+    def _attribution(self, path: Path, contracts, trials: int, seed: int) -> tuple[list[dict], str]:
+        """The quarter-on-quarter waterfall (see :mod:`riskmodel.attribution`)."""
+        from .attribution import attribute
+
+        prev_reg, prev_pol, note = previous_inputs(self.previous, path.parent)
+        if prev_reg is None:
+            return [], note
+        before = load_register(prev_reg)
+        before_policy = load_policy(prev_pol, set(before.controls)) if prev_pol else self.policy
+        steps = attribute(before, self.register, before_policy, self.policy, contracts, trials=trials, seed=seed)
+        if (self.previous.get("trials"), self.previous.get("seed")) != (trials, seed):
+            note = (f"the previous quarter was reported with {self.previous.get('trials'):,} trials and seed "
+                    f"{self.previous.get('seed')}; both quarters are re-simulated here with {trials:,} and {seed}")
+        return [s.to_dict() for s in steps], note
 
     # ---- numbers -------------------------------------------------------------------------
     def controls_ranking(self) -> pd.DataFrame:
@@ -153,25 +207,35 @@ class QuarterlyReport:
         })
 
     def comparison_table(self) -> pd.DataFrame | None:
-        """Quarter on quarter: risks added or removed, controls changed, headline changes."""
+        """Quarter on quarter: each change and its effect on the expected annual loss and on the
+        practice's expected share (a waterfall on common random numbers), or, when the previous
+        register cannot be found, the list of changes and the total."""
         if not self.previous:
             return None
+        steps = self.summary.get("attribution") or []
+        if steps:
+            rows = [{"Change": st["label"],
+                     "Expected annual loss": money(st["gross_mean"]) if st["kind"] in ("start", "end")
+                     else signed_money(st["delta_gross"]),
+                     "Kept by the practice": money(st["retained_mean"]) if st["kind"] in ("start", "end")
+                     else signed_money(st["delta_retained"])} for st in steps]
+            return pd.DataFrame(rows)
         prev, cur = self.previous, self.summary
         rows = []
         before = {r["risk_id"]: r for r in prev["by_risk"]}
         now = {r["risk_id"]: r for r in cur["by_risk"]}
         for rid in sorted(set(now) - set(before)):
-            rows.append({"Change": f"Risk added: {rid} {now[rid]['title']}", "Effect on expected loss": money(now[rid]["mean"])})
+            rows.append({"Change": f"Risk added: {rid} {now[rid]['title']}", "Expected annual loss": ""})
         for rid in sorted(set(before) - set(now)):
-            rows.append({"Change": f"Risk removed: {rid} {before[rid]['title']}", "Effect on expected loss": money(-before[rid]["mean"])})
+            rows.append({"Change": f"Risk removed: {rid} {before[rid]['title']}", "Expected annual loss": ""})
         for c, status in cur.get("controls", {}).items():
             was = prev.get("controls", {}).get(c)
             if was is not None and was != status:
-                rows.append({"Change": f"Control {c}: {was} -> {status}", "Effect on expected loss": ""})
+                rows.append({"Change": f"Control {c}: {was} -> {status}", "Expected annual loss": ""})
         if (prev.get("policy") or {}).get("name") != (cur.get("policy") or {}).get("name"):
-            rows.append({"Change": "Policy changed", "Effect on expected loss": ""})
+            rows.append({"Change": "Policy changed", "Expected annual loss": ""})
         rows.append({"Change": "Total change in expected annual loss",
-                     "Effect on expected loss": money(cur["gross"]["mean"] - prev["gross"]["mean"])})
+                     "Expected annual loss": signed_money(cur["gross"]["mean"] - prev["gross"]["mean"])})
         return pd.DataFrame(rows)
 
     def appendix(self) -> str:
