@@ -80,4 +80,19 @@ def test_previous_quarter_comparison(tmp_path):
     assert CliRunner().invoke(main, base + ["--quarter", "2026Q3"]).exit_code == 0
     assert CliRunner().invoke(main, base + ["--quarter", "2026Q4", "--previous", "2026Q3"]).exit_code == 0
     html = (tmp_path / "out" / "2026Q4" / "riverside-rural" / "report.html").read_text()
-    assert "Since 2026Q3" in html and "Risk added: R12" in html and "mfa: planned -&gt; in place" in html
+    assert "Since 2026Q3" in html and "Risk added: R12" in html
+    assert "Control put in place: Multi-factor authentication" in html
+    res = json.loads((tmp_path / "out" / "2026Q4" / "riverside-rural" / "results.json").read_text())
+    prev = json.loads((tmp_path / "out" / "2026Q3" / "riverside-rural" / "results.json").read_text())
+    steps = res["attribution"]
+    # the waterfall starts at last quarter's reported mean, ends at this quarter's, and adds up
+    assert steps[0]["gross_mean"] == pytest.approx(prev["gross"]["mean"], rel=1e-12)
+    assert steps[-1]["gross_mean"] == pytest.approx(res["gross"]["mean"], rel=1e-12)
+    assert sum(s["delta_gross"] for s in steps[1:-1]) == pytest.approx(
+        res["gross"]["mean"] - prev["gross"]["mean"], rel=1e-9, abs=1e-6)
+
+    # without the previous register the change is given in total, and the report says why
+    (regs / "riverside-rural" / "2026Q3.csv").unlink()
+    assert CliRunner().invoke(main, base + ["--quarter", "2026Q4", "--previous", "2026Q3"]).exit_code == 0
+    html = (tmp_path / "out" / "2026Q4" / "riverside-rural" / "report.html").read_text()
+    assert "Total change in expected annual loss" in html and "was not found unchanged" in html
