@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from . import __version__
-from .atomic import write_text
+from .atomic import usual_permissions, write_text
 from .register import register_hash
 from .reporting import find_quarter_register
 
@@ -59,6 +59,32 @@ def to_html(executed: Path, target: Path) -> None:
     target.write_text(strip_remote_scripts(body), encoding="utf-8")
 
 
+PDF_HELP = ("PDF needs Debian's chromium: sudo apt-get install chromium (or set RISKMODEL_CHROMIUM to a "
+            "Chromium binary); the HTML reports are complete without it")
+
+
+def find_chromium() -> str | None:
+    """A Chromium to print PDFs with: ``$RISKMODEL_CHROMIUM``, else ``chromium`` on the PATH."""
+    import os
+
+    env = os.environ.get("RISKMODEL_CHROMIUM")
+    if env:
+        return env if Path(env).is_file() else None
+    return shutil.which("chromium") or shutil.which("chromium-browser")
+
+
+def to_pdf(html: Path, pdf: Path, chromium: str) -> None:
+    """Print an HTML report to PDF with headless Chromium (no browser is downloaded)."""
+    import subprocess
+
+    with tempfile.TemporaryDirectory() as profile:
+        cmd = [chromium, "--headless", "--no-sandbox", "--disable-gpu", "--no-pdf-header-footer",
+               f"--user-data-dir={profile}", f"--print-to-pdf={pdf}", html.resolve().as_uri()]
+        done = subprocess.run(cmd, capture_output=True, text=True, timeout=300)
+    if done.returncode != 0 or not pdf.is_file() or pdf.stat().st_size == 0:
+        raise RuntimeError(f"chromium could not print {html.name} to PDF: {done.stderr.strip()[-300:]}")
+
+
 _SCRIPT = re.compile(r"<script\b[^>]*>.*?</script>", re.S | re.I)
 
 
@@ -79,7 +105,7 @@ class Outcome:
 
 
 def run_practice(practice_dir: Path, quarter: str, out_root: Path, *, trials: int, seed: int,
-                 previous: str | None) -> Outcome:
+                 previous: str | None, chromium: str | None = None) -> Outcome:
     import papermill
 
     start = time.perf_counter()
@@ -92,6 +118,7 @@ def run_practice(practice_dir: Path, quarter: str, out_root: Path, *, trials: in
     prev_results = (out_root.parent / previous / name / "results.json").resolve() if previous else None
     final = out_root / name
     work = Path(tempfile.mkdtemp(prefix=f".{name}.", dir=out_root)).resolve()
+    usual_permissions(work, directory=True)
     params = {"register": str(reg.resolve()), "quarter": quarter, "trials": trials, "seed": seed,
               "previous_results": str(prev_results) if prev_results and prev_results.is_file() else None,
               "results_dir": str(work)}
@@ -101,6 +128,8 @@ def run_practice(practice_dir: Path, quarter: str, out_root: Path, *, trials: in
                                    execution_timeout=CELL_TIMEOUT, progress_bar=False, log_output=False,
                                    cwd=str(work))
         to_html(work / "report.ipynb", work / "report.html")
+        if chromium:
+            to_pdf(work / "report.html", work / "report.pdf", chromium)
         if final.exists():
             shutil.rmtree(final)
         work.rename(final)
@@ -118,8 +147,46 @@ def run_practice(practice_dir: Path, quarter: str, out_root: Path, *, trials: in
         return Outcome(name, "failed", time.perf_counter() - start, str(reg), sha, short[:500])
 
 
+REVIEW = "insurance_gap_review"
+
+
+def run_review(quarter: str, out_root: Path, chromium: str | None = None) -> Outcome:
+    """The advisors' review of every practice reported in ``out_root`` (``outputs/<quarter>``):
+    ``insurance_gap_review.ipynb`` and ``.html``, moved into place only when complete."""
+    import os
+
+    import papermill
+
+    start = time.perf_counter()
+    nb = notebook_path(f"{REVIEW}.ipynb")
+    work = Path(tempfile.mkdtemp(prefix=f".{REVIEW}.", dir=out_root)).resolve()
+    params = {"quarter": quarter, "quarter_dir": str(out_root.resolve())}
+    try:
+        check_parameters(nb, params)
+        papermill.execute_notebook(str(nb), str(work / f"{REVIEW}.ipynb"), parameters=params, kernel_name=KERNEL,
+                                   execution_timeout=CELL_TIMEOUT, progress_bar=False, log_output=False,
+                                   cwd=str(work))
+        to_html(work / f"{REVIEW}.ipynb", work / f"{REVIEW}.html")
+        if chromium:
+            to_pdf(work / f"{REVIEW}.html", work / f"{REVIEW}.pdf", chromium)
+        for suffix in (".ipynb", ".html") + ((".pdf",) if chromium else ()):
+            os.replace(work / f"{REVIEW}{suffix}", out_root / f"{REVIEW}{suffix}")
+        return Outcome("(advisors' review)", "ok", time.perf_counter() - start, "", "")
+    except Exception as exc:
+        failed = out_root / "_failed"
+        failed.mkdir(exist_ok=True)
+        if (work / f"{REVIEW}.ipynb").exists():
+            shutil.copy(work / f"{REVIEW}.ipynb", failed / f"{REVIEW}.ipynb")
+        lines = [ln for ln in str(exc).strip().splitlines() if ln.strip()]
+        return Outcome("(advisors' review)", "failed", time.perf_counter() - start, "", "",
+                       (lines[-1] if lines else exc.__class__.__name__)[:500])
+    finally:
+        shutil.rmtree(work, ignore_errors=True)
+
+
 def run_batch(quarter: str, registers: Path, outputs: Path, practices: list[str] | None = None, *,
-              trials: int, seed: int, previous: str | None = None, show_progress: bool | None = None) -> list[Outcome]:
+              trials: int, seed: int, previous: str | None = None, show_progress: bool | None = None,
+              chromium: str | None = None) -> list[Outcome]:
     dirs = sorted(d for d in registers.iterdir() if d.is_dir() and not d.name.startswith((".", "_")))
     if practices:
         missing = sorted(set(practices) - {d.name for d in dirs})
@@ -132,7 +199,8 @@ def run_batch(quarter: str, registers: Path, outputs: Path, practices: list[str]
 
     outcomes = []
     for d in progress(dirs, len(dirs), "practices", show_progress if show_progress is not None else None):
-        outcomes.append(run_practice(d, quarter, out_root, trials=trials, seed=seed, previous=previous))
+        outcomes.append(run_practice(d, quarter, out_root, trials=trials, seed=seed, previous=previous,
+                                     chromium=chromium))
     buf = io.StringIO()
     w = csv.writer(buf)
     w.writerow(MANIFEST_COLUMNS)

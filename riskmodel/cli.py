@@ -148,31 +148,41 @@ def compare_policies(register, policies, practice, contracts, trials, seed, json
 @click.option("--previous", help="previous quarter already reported, for the comparison (e.g. 2026Q3)")
 @click.option("--trials", type=click.IntRange(min=100), default=DEFAULT_TRIALS, show_default=True)
 @click.option("--seed", type=int, default=DEFAULT_SEED, show_default=True)
-def report(quarter, registers_dir, outputs_dir, practices, previous, trials, seed) -> None:
-    """Run the quarterly report notebook for every practice (papermill), then write a manifest."""
+@click.option("--pdf", is_flag=True, help="also print each report to PDF with Debian's chromium, when installed")
+def report(quarter, registers_dir, outputs_dir, practices, previous, trials, seed, pdf) -> None:
+    """Run the quarterly report notebook for every practice (papermill), the advisors' review,
+    then write a manifest."""
     import re
 
-    from .batch import run_batch
+    from .batch import PDF_HELP, find_chromium, run_batch, run_review
 
     if not re.fullmatch(r"\d{4}Q[1-4]", quarter):
         click.echo(f"--quarter: got {quarter!r}; expected a year and quarter such as 2026Q4", err=True)
         sys.exit(EXIT_INVALID)
+    chromium = find_chromium() if pdf else None
+    if pdf and chromium is None:
+        click.echo(f"--pdf: no chromium found, so no PDFs this time. {PDF_HELP}.", err=True)
     try:
         outcomes = run_batch(quarter, Path(registers_dir), Path(outputs_dir), list(practices), trials=trials,
-                             seed=seed, previous=previous)
+                             seed=seed, previous=previous, chromium=chromium)
     except FileNotFoundError as exc:
         click.echo(str(exc), err=True)
         sys.exit(EXIT_INVALID)
     ok = [o for o in outcomes if o.status == "ok"]
     bad = [o for o in outcomes if o.status != "ok"]
+    out_root = Path(outputs_dir) / quarter
+    review = run_review(quarter, out_root, chromium) if ok else None
     for o in outcomes:
-        where = Path(outputs_dir) / quarter / o.practice / "report.html" if o.status == "ok" else ""
+        where = out_root / o.practice / "report.html" if o.status == "ok" else ""
         click.echo(f"{o.status:>7}  {o.practice:<28} {o.duration:6.1f}s  {where or o.error}")
-    click.echo(f"{len(ok)} of {len(outcomes)} practice reports written to {Path(outputs_dir) / quarter}; "
-               f"manifest: {Path(outputs_dir) / quarter / 'manifest.csv'}")
-    if bad:
-        click.echo(f"{len(bad)} failed: {', '.join(o.practice for o in bad)} (error notebooks in "
-                   f"{Path(outputs_dir) / quarter / '_failed'})", err=True)
+    if review is not None:
+        where = out_root / "insurance_gap_review.html" if review.status == "ok" else review.error
+        click.echo(f"{review.status:>7}  {review.practice:<28} {review.duration:6.1f}s  {where}")
+    click.echo(f"{len(ok)} of {len(outcomes)} practice reports written to {out_root}; "
+               f"manifest: {out_root / 'manifest.csv'}")
+    if bad or (review is not None and review.status != "ok"):
+        names = [o.practice for o in bad] + ([review.practice] if review is not None and review.status != "ok" else [])
+        click.echo(f"{len(names)} failed: {', '.join(names)} (error notebooks in {out_root / '_failed'})", err=True)
         sys.exit(1)
 
 

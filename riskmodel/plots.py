@@ -121,4 +121,54 @@ def waterfall_figure(steps: list[dict], key: str = "gross", ax=None,
     return fig
 
 
-__all__ = ["exceedance_figure", "who_pays_figure", "top_risks_figure", "waterfall_figure", "COMPONENTS", "COMPONENT_LABELS"]
+def limits_figure(rows: list[dict], ax=None, title: str = "Policy limit against a 1-in-100 year"):
+    """Per practice: the aggregate limit beside the 1-in-100 year loss it would have to meet
+    (insured loss for insured practices; what the practice keeps for uninsured ones)."""
+    if ax is None:
+        fig, ax = plt.subplots(figsize=(8, 0.6 * max(3, len(rows)) + 1.2))
+    else:
+        fig = ax.figure
+    y = np.arange(len(rows))
+    need = [r["need"] for r in rows]
+    limit = [r["limit"] or 0.0 for r in rows]
+    ax.barh(y - 0.2, need, height=0.4, color="#e15759", label="1-in-100 year loss to cover")
+    ax.barh(y + 0.2, limit, height=0.4, color="#59a14f", label="Aggregate limit (none = uninsured)")
+    ax.set_yticks(y, [r["name"] for r in rows])
+    ax.invert_yaxis()
+    shown = [v for v in need + limit if v > 0]
+    if shown and max(shown) > 20 * min(shown):
+        ax.set_xscale("log")
+        ax.set_xlim(min(shown) / 2, max(shown) * 2)
+    ax.xaxis.set_major_formatter(_MONEY)
+    ax.set_xlabel("Pounds" + (" (log scale)" if ax.get_xscale() == "log" else ""))
+    ax.set_title(title)
+    ax.legend(loc="lower right", fontsize=8)
+    ax.grid(True, axis="x", alpha=0.3)
+    fig.tight_layout()
+    return fig
+
+
+def reasons_figure(rows: list[dict], ax=None, title: str = "Why practices keep what they keep (expected per year)"):
+    """Per practice: the expected retained loss split by reason (stacked bars)."""
+    if ax is None:
+        fig, ax = plt.subplots(figsize=(9, 0.6 * max(3, len(rows)) + 1.4))
+    else:
+        fig = ax.figure
+    reasons = sorted({k for r in rows for k in r["reasons"]}, key=lambda k: -sum(r["reasons"].get(k, 0) for r in rows))
+    colours = plt.get_cmap("tab10")
+    left = np.zeros(len(rows))
+    for i, reason in enumerate(reasons):
+        vals = np.array([r["reasons"].get(reason, 0.0) for r in rows])
+        ax.barh([r["name"] for r in rows], vals, left=left, color=colours(i % 10), label=reason)
+        left += vals
+    ax.invert_yaxis()
+    ax.xaxis.set_major_formatter(_MONEY)
+    ax.set_xlabel("Expected retained loss per year")
+    ax.set_title(title)
+    ax.legend(loc="upper left", bbox_to_anchor=(1.01, 1.0), fontsize=8, title="Reason")
+    ax.grid(True, axis="x", alpha=0.3)
+    fig.tight_layout()
+    return fig
+
+
+__all__ = ["exceedance_figure", "limits_figure", "reasons_figure", "who_pays_figure", "top_risks_figure", "waterfall_figure", "COMPONENTS", "COMPONENT_LABELS"]

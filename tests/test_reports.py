@@ -46,6 +46,16 @@ def test_a_broken_register_does_not_stop_the_others(batch):
     assert {"seed", "trials", "register_sha256", "version", "duration_s"} <= set(rows["riverside-rural"])
 
 
+def test_advisors_review_covers_the_practices_that_reported(batch):
+    _, out = batch
+    html = (out / "insurance_gap_review.html").read_text()
+    assert "Meadowbank Medical Centre" in html and "Riverside Rural Surgery" in html
+    assert "broken-practice" not in html
+    assert "No cyber policy" in html                   # riverside is the uninsured example
+    assert "review.load_quarter" not in html and "Traceback" not in html and "cdnjs" not in html
+    assert (out / "insurance_gap_review.ipynb").is_file()
+
+
 def test_html_has_no_code_no_traceback_no_cdn(batch):
     _, out = batch
     html = (out / "meadowbank-average" / "report.html").read_text()
@@ -96,3 +106,27 @@ def test_previous_quarter_comparison(tmp_path):
     assert CliRunner().invoke(main, base + ["--quarter", "2026Q4", "--previous", "2026Q3"]).exit_code == 0
     html = (tmp_path / "out" / "2026Q4" / "riverside-rural" / "report.html").read_text()
     assert "Total change in expected annual loss" in html and "was not found unchanged" in html
+
+
+def test_pdf_with_chromium_or_a_clear_message(tmp_path, monkeypatch):
+    regs = tmp_path / "registers"
+    shutil.copytree(REGISTERS / "riverside-rural", regs / "riverside-rural")
+    base = ["report", "--quarter", "2026Q4", "--registers", str(regs), "--trials", "500", "--pdf"]
+    monkeypatch.setenv("RISKMODEL_CHROMIUM", str(tmp_path / "no-such-chromium"))
+    res = CliRunner().invoke(main, base + ["--outputs", str(tmp_path / "a")])
+    assert res.exit_code == 0 and "apt-get install chromium" in res.output
+    assert not list((tmp_path / "a").rglob("*.pdf"))
+    import os
+    umask = os.umask(0)
+    os.umask(umask)
+    assert (tmp_path / "a/2026Q4/riverside-rural/results.json").stat().st_mode & 0o777 == 0o666 & ~umask
+    assert (tmp_path / "a/2026Q4/riverside-rural").stat().st_mode & 0o777 == 0o777 & ~umask
+
+    chromium = shutil.which("chromium")
+    if chromium is None:
+        pytest.skip("Debian's chromium is not installed: the PDF itself is not checked")
+    monkeypatch.setenv("RISKMODEL_CHROMIUM", chromium)
+    res = CliRunner().invoke(main, base + ["--outputs", str(tmp_path / "b")])
+    assert res.exit_code == 0, res.output
+    for pdf in (tmp_path / "b/2026Q4/riverside-rural/report.pdf", tmp_path / "b/2026Q4/insurance_gap_review.pdf"):
+        assert pdf.read_bytes()[:5] == b"%PDF-" and pdf.stat().st_size > 10_000

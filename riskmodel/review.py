@@ -1,0 +1,182 @@
+"""The advisors' insurance gap review: every practice of a quarter side by side.
+
+It reads the ``results.json`` each practice's quarterly report wrote (no new simulation, so the
+review shows exactly the reported numbers) and says, per practice, what to raise: a limit below
+the 1-in-100 year insured loss, a limit or sublimit likely to run out, an excess or waiting period
+that leaves much with the practice, claims lost to exclusions or warranties, no policy at all,
+and the planned control that would cut the practice's own loss most per pound.
+"""
+from __future__ import annotations
+
+import json
+import math
+from pathlib import Path
+
+import pandas as pd
+
+from .components import COMPONENT_LABELS
+from .formatting import money, percent
+
+#: Thresholds for raising a point (documented in docs/reports.md).
+EXHAUSTION_TO_RAISE = 0.01      # chance a year that the aggregate limit runs out
+SUBLIMIT_TO_RAISE = 0.05        # chance a year that a section's sublimit runs out
+REASON_SHARE_TO_RAISE = 0.25    # share of the practice's retained loss due to one policy term
+SAVING_PER_POUND_TO_RAISE = 1.0  # a planned control returning more than £1 per £1 of cost
+
+
+def load_quarter(quarter_dir: str | Path) -> list[dict]:
+    """Every practice's results in ``outputs/<quarter>/``, by practice folder name."""
+    root = Path(quarter_dir)
+    out = []
+    for f in sorted(root.glob("*/results.json")):
+        if f.parent.name.startswith((".", "_")):
+            continue
+        data = json.loads(f.read_text(encoding="utf-8"))
+        data["folder"] = f.parent.name
+        out.append(data)
+    return out
+
+
+#: Limits commonly offered to small firms (ABI: SME limits "generally £100k-£5m"; entry-level
+#: £50k policies exist, shared/domain.md). A suggested limit is the smallest of these that covers
+#: the amount, else the amount rounded up to two significant figures.
+STANDARD_LIMITS = (50_000, 100_000, 250_000, 500_000, 1_000_000, 2_000_000, 5_000_000)
+
+
+def round_up(x: float) -> float:
+    """A limit to suggest for an amount ``x`` (see :data:`STANDARD_LIMITS`)."""
+    if x <= 0:
+        return 0.0
+    for limit in STANDARD_LIMITS:
+        if x <= limit:
+            return float(limit)
+    step = 10 ** max(0, math.floor(math.log10(x)) - 1)
+    return float(math.ceil(x / step) * step)
+
+
+def _insured(r: dict) -> bool:
+    pol = r.get("policy")
+    return bool(pol) and pol["aggregate_limit"] > 0
+
+
+def overview(results: list[dict]) -> pd.DataFrame:
+    """One row per practice: losses, what it keeps, its policy and whether the limit is enough."""
+    rows = []
+    for r in results:
+        pol = r.get("policy") or {}
+        need = r.get("limit_for_1_in_100")
+        limit = pol.get("aggregate_limit", 0.0) if _insured(r) else None
+        rows.append({
+            "Practice": r["practice"]["name"], "Folder": r["folder"], "List size": r["practice"].get("list_size"),
+            "Expected annual loss": r["gross"]["mean"], "1-in-100 year loss": r["gross"]["p99"],
+            "Kept by practice (expected)": r["retained"]["mean"], "Kept in a 1-in-100 year": r["retained"]["p99"],
+            "Policy": pol.get("name") if _insured(r) else "none",
+            "Limit": limit, "Excess": pol.get("excess") if _insured(r) else None,
+            "1-in-100 insured loss": need,
+            "Limit enough?": None if limit is None or need is None else bool(need <= limit),
+            "Chance limit runs out": r.get("prob_aggregate_exhausted"),
+            "Premium": pol.get("premium") if _insured(r) else None,
+        })
+    return pd.DataFrame(rows)
+
+
+def formatted(df: pd.DataFrame) -> pd.DataFrame:
+    """The overview with money as £12,300 and probabilities as percentages, for display."""
+    out = df.copy()
+    for c in ("Expected annual loss", "1-in-100 year loss", "Kept by practice (expected)", "Kept in a 1-in-100 year",
+              "Limit", "Excess", "1-in-100 insured loss", "Premium"):
+        out[c] = out[c].map(lambda v: "—" if v is None or pd.isna(v) else money(v))
+    out["Chance limit runs out"] = out["Chance limit runs out"].map(
+        lambda v: "—" if v is None or pd.isna(v) else percent(v))
+    out["Limit enough?"] = out["Limit enough?"].map(lambda v: "—" if v is None or pd.isna(v) else ("yes" if v else "NO"))
+    return out.drop(columns=["Folder"])
+
+
+def retained_by_reason(r: dict) -> dict[str, float]:
+    """Expected retained pounds a year by reason, summed over components."""
+    out: dict[str, float] = {}
+    for row in r.get("gap_table", []):
+        for reason, v in row["reasons"].items():
+            out[reason] = out.get(reason, 0.0) + v
+    return dict(sorted(out.items(), key=lambda kv: -kv[1]))
+
+
+def talking_points(r: dict) -> list[str]:
+    """What an advisor should raise with the practice, most important first."""
+    points = []
+    kept, kept99 = r["retained"]["mean"], r["retained"]["p99"]
+    pol = r.get("policy") or {}
+    if not _insured(r):
+        points.append(f"**No cyber policy.** The partners keep {money(kept)} a year on average and "
+                      f"{money(kept99)} in a 1-in-100 year, with unlimited liability. A quote for a limit of "
+                      f"about {money(round_up(kept99))} would cover a 1-in-100 year.")
+    else:
+        need, limit = r.get("limit_for_1_in_100"), pol["aggregate_limit"]
+        if need is not None and need > limit:
+            points.append(f"**Limit too low for a bad year.** A 1-in-100 year insured loss is {money(need)} "
+                          f"against a limit of {money(limit)}: consider about {money(round_up(need))}.")
+        p = r.get("prob_aggregate_exhausted") or 0.0
+        if p >= EXHAUSTION_TO_RAISE:
+            points.append(f"The {money(limit)} limit runs out in {percent(p)} of years.")
+        for comp, q in sorted((r.get("prob_sublimit_exhausted") or {}).items(), key=lambda kv: -kv[1]):
+            if q >= SUBLIMIT_TO_RAISE:
+                sub = (pol.get("sections", {}).get(comp) or {}).get("sublimit")
+                points.append(f"The {COMPONENT_LABELS[comp].lower()} sublimit ({money(sub)}) runs out in "
+                              f"{percent(q)} of years.")
+        reasons = retained_by_reason(r)
+        for reason, v in reasons.items():
+            if kept > 0 and v / kept >= REASON_SHARE_TO_RAISE and reason not in ("not covered", "no policy"):
+                hint = {"excess": f"the {money(pol.get('excess'))} excess per claim",
+                        "waiting period": f"the {pol.get('waiting_period_hours'):g}-hour business-interruption waiting period",
+                        "exclusion": "exclusions and warranties"
+                                     + (f" (warranted controls: {', '.join(pol.get('requires_controls') or [])})"
+                                        if pol.get("requires_controls") else ""),
+                        "sublimit": "section sublimits", "aggregate limit": "the aggregate limit",
+                        "claim limit": "the any-one-claim limit", "indemnity period": "the indemnity period",
+                        "coinsurance": "the practice's coinsurance share"}.get(reason, reason)
+                points.append(f"{money(v)} of the {money(kept)} the practice keeps a year is due to {hint}.")
+    fines = next((row for row in r.get("gap_table", []) if row["component"] == "regulatory_fine"), None)
+    if fines and fines["retained"] >= 1:
+        points.append(f"Regulatory fines ({money(fines['retained'])} a year expected) are generally not insurable "
+                      "in England: they stay with the practice whatever the policy.")
+    best = [c for c in r.get("controls_ranking", []) if c["status"] == "planned"
+            and (c.get("saving_per_pound") or 0) >= SAVING_PER_POUND_TO_RAISE]
+    if best:
+        c = best[0]
+        points.append(f"Put **{c['label']}** in place: it would cut the practice's own expected loss by "
+                      f"{money(c['reduction_in_retained_loss'])} a year for {money(c['annual_cost'])} "
+                      f"(£{c['saving_per_pound']:,.2f} per £1).")
+    if not points:
+        points.append("Nothing to raise: the policy covers a 1-in-100 year and no term leaves much with the practice.")
+    return points
+
+
+def chart_rows(results: list[dict]) -> list[dict]:
+    """Inputs of :func:`riskmodel.plots.limits_figure` and :func:`~riskmodel.plots.reasons_figure`."""
+    rows = []
+    for r in results:
+        insured = _insured(r)
+        rows.append({"name": r["practice"]["name"].replace(" (illustrative)", ""),
+                     "need": (r.get("limit_for_1_in_100") or 0.0) if insured else r["retained"]["p99"],
+                     "limit": (r.get("policy") or {}).get("aggregate_limit") if insured else None,
+                     "reasons": retained_by_reason(r)})
+    return rows
+
+
+def summary_text(results: list[dict], quarter: str) -> str:
+    """The review's opening lines (Markdown)."""
+    n = len(results)
+    uninsured = [r for r in results if not _insured(r)]
+    short = [r for r in results if _insured(r) and (r.get("limit_for_1_in_100") or 0) > r["policy"]["aggregate_limit"]]
+    kept = sum(r["retained"]["mean"] for r in results)
+    lines = [f"# Insurance gap review, {quarter}", "",
+             f"- **{n} practices** reviewed; together they keep an expected **{money(kept)} a year** of their "
+             "cyber losses themselves (after NHS and supplier contracts and their policies).",
+             f"- **Uninsured:** {', '.join(r['practice']['name'] for r in uninsured) or 'none'}.",
+             f"- **Limit below a 1-in-100 year insured loss:** {', '.join(r['practice']['name'] for r in short) or 'none'}."]
+    if any(r["practice"].get("illustrative") for r in results):
+        lines += ["", "*Includes illustrative example practices: their numbers are not about real practices.*"]
+    return "\n".join(lines)
+
+
+__all__ = ["chart_rows", "summary_text", "load_quarter", "overview", "formatted", "talking_points", "retained_by_reason", "round_up"]

@@ -1,0 +1,72 @@
+"""The advisors' talking points, on results shaped like a report's results.json."""
+from __future__ import annotations
+
+import copy
+
+import pytest
+
+from riskmodel.review import formatted, overview, round_up, talking_points
+
+
+def results(**over) -> dict:
+    r = {
+        "folder": "p", "practice": {"name": "Test Surgery", "list_size": 8000, "illustrative": True},
+        "gross": {"mean": 20_000.0, "p99": 150_000.0},
+        "retained": {"mean": 6_000.0, "p99": 60_000.0},
+        "policy": {"name": "Cyber", "aggregate_limit": 100_000.0, "excess": 1_000.0, "premium": 900.0,
+                   "waiting_period_hours": 8.0, "requires_controls": ["mfa"],
+                   "sections": {"extortion": {"covered": True, "sublimit": 10_000.0, "excess": None}}},
+        "limit_for_1_in_100": 80_000.0, "prob_aggregate_exhausted": 0.001,
+        "prob_sublimit_exhausted": {"extortion": 0.01},
+        "gap_table": [{"component": "incident_response", "retained": 3_000.0,
+                       "reasons": {"excess": 1_000.0, "exclusion": 500.0}},
+                      {"component": "regulatory_fine", "retained": 0.0, "reasons": {}}],
+        "controls_ranking": [{"label": "Offline backups", "status": "planned", "annual_cost": 1_000.0,
+                              "reduction_in_retained_loss": 500.0, "saving_per_pound": 0.5}],
+    }
+    for k, v in over.items():
+        r[k] = v
+    return r
+
+
+def test_quiet_when_nothing_to_raise():
+    assert talking_points(results()) == [
+        "Nothing to raise: the policy covers a 1-in-100 year and no term leaves much with the practice."]
+
+
+def test_uninsured_practice_gets_a_limit_to_quote():
+    r = results(policy=None, limit_for_1_in_100=None, prob_aggregate_exhausted=None)
+    points = talking_points(r)
+    assert "No cyber policy" in points[0] and "£100,000" in points[0]      # 60k rounds up to a standard limit
+
+
+def test_each_reason_to_raise():
+    r = results(limit_for_1_in_100=130_000.0, prob_aggregate_exhausted=0.02,
+                prob_sublimit_exhausted={"extortion": 0.2})
+    r["gap_table"][0]["reasons"] = {"excess": 3_000.0, "exclusion": 2_000.0}
+    r["gap_table"][1]["retained"] = 400.0
+    r["controls_ranking"][0]["saving_per_pound"] = 3.0
+    text = "\n".join(talking_points(r))
+    assert "Limit too low" in text and "£250,000" in text
+    assert "runs out in 2.0% of years" in text
+    assert "extortion sublimit (£10,000) runs out in 20.0%" in text
+    assert "£3,000 of the £6,000" in text and "excess per claim" in text
+    assert "warranted controls: mfa" in text
+    assert "not insurable" in text
+    assert "Put **Offline backups** in place" in text
+
+
+@pytest.mark.parametrize("x, limit", [(1, 50_000), (50_000, 50_000), (50_001, 100_000), (4_000_000, 5_000_000),
+                                      (6_123_000, 6_200_000)])
+def test_round_up_to_standard_limits(x, limit):
+    assert round_up(x) == limit
+
+
+def test_overview_flags_short_limits():
+    a = results(limit_for_1_in_100=130_000.0)
+    b = copy.deepcopy(results())
+    b["practice"]["name"] = "Other"
+    df = overview([a, b])
+    assert list(df["Limit enough?"]) == [False, True]
+    shown = formatted(df)
+    assert list(shown["Limit enough?"]) == ["NO", "yes"] and shown["Limit"].iloc[0] == "£100,000"
