@@ -23,7 +23,7 @@ from .memory import keep_freed_memory
 from .metrics import (DEFAULT_THRESHOLDS, PERCENTILES, exceedance_curve, prob_exceed, summarize)
 from .policy import Policy
 from .register import Register
-from .simulation import (Plan, chunks, default_threads, draw_all, draw_chunk,
+from .simulation import (Plan, accumulate, chunks, default_threads, draw_all, draw_chunk,
                          gross_by_risk_and_component, progress, realise, status_vector)
 
 DEFAULT_TRIALS = 100_000
@@ -201,16 +201,13 @@ def simulate(register: Register, trials: int = DEFAULT_TRIALS, seed: int = DEFAU
         j, start, n = part
         draws = draw_chunk(plan, seed, j, start, n, aux=terms is not None)
         losses = realise(plan, draws, in_place, cost)
-        br, bc = gross_by_risk_and_component(plan, losses, n)
-        gross[start:start + n] = br.sum(axis=0)
-        if start < d:
-            m = min(n, d - start)
-            by_risk[:, start:start + m] = br[:, :m]
-            by_comp[:, start:start + m] = bc[:, :m]
+        m = max(0, min(n, d - start))
+        rs, cs = accumulate(losses, n, gross[start:start + n],
+                            by_risk[:, start:start + m] if m else None, by_comp[:, start:start + m] if m else None)
         alloc = None
         if terms is not None:
             alloc = allocate(EventTable.from_losses(losses, n), terms, R)
-        return br.sum(axis=1), bc.sum(axis=1), alloc
+        return rs, cs, alloc
 
     risk_sum = np.zeros(R)
     comp_sum = np.zeros(K)

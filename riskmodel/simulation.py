@@ -264,6 +264,32 @@ def gross_by_risk_and_component(plan: Plan, losses: list[RiskLosses], n: int):
     return by_risk, by_comp
 
 
+def accumulate(losses: list[RiskLosses], n: int, total: np.ndarray, by_risk: np.ndarray | None = None,
+               by_comp: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
+    """Add a chunk's per-trial totals into preallocated views, without event- or chunk-sized
+    temporaries: ``total`` (n,) gets each risk's yearly loss in risk order (the same sums, in
+    the same order, as ``gross_by_risk_and_component(...)[0].sum(axis=0)``); ``by_risk`` rows
+    (risks, m) and ``by_comp`` rows (K, m), if given, the first ``m`` trials. Returns the sums
+    over the chunk's trials by risk and by component."""
+    risk_sum = np.zeros(len(losses))
+    comp_sum = np.zeros(len(COMPONENTS))
+    for rl in losses:
+        if rl.per_trial is None:
+            rl.per_trial = np.array([np.bincount(rl.trial, weights=v, minlength=n) for v in rl.values])
+        pt = rl.per_trial
+        row = pt[0] if len(pt) == 1 else pt.sum(axis=0)
+        total += row
+        if by_risk is not None:
+            m = by_risk.shape[1]
+            by_risk[rl.index] = row[:m]
+        for j, k in enumerate(rl.comps):
+            comp_sum[k] += pt[j].sum()
+            if by_comp is not None:
+                by_comp[k] += pt[j][:by_comp.shape[1]]
+        risk_sum[rl.index] = row.sum()
+    return risk_sum, comp_sum
+
+
 def chunks(trials: int):
     """(chunk index, first trial, trials in chunk) covering ``trials``."""
     for j, start in enumerate(range(0, trials, CHUNK)):
