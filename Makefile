@@ -34,6 +34,8 @@ test: $(VENV)/.test-deps
 benchmark: $(VENV)/.test-deps
 	$(BIN)/pip install --quiet -e '.[bench]'
 	$(BIN)/python benchmarks/bench_engine.py
+	$(BIN)/python benchmarks/bench_dashboard.py
+	$(BIN)/python benchmarks/bench_dashboard.py --practice northgate-multisite
 
 dashboard: $(BIN)/riskmodel
 	$(BIN)/riskmodel dashboard

@@ -201,12 +201,24 @@ def _group_start(trial: np.ndarray) -> np.ndarray:
     return np.maximum.accumulate(np.where(first, np.arange(n), 0))
 
 
-def _within_year_paid(x: np.ndarray, start: np.ndarray, limit: float) -> np.ndarray:
-    """Pay each event from an annual limit eroded in event order within each trial."""
-    cs = np.cumsum(x)
-    before = cs - x
-    base = before[start]
-    return np.minimum(cs - base, limit) - np.minimum(before - base, limit)
+def _within_year_paid(x: np.ndarray, trial: np.ndarray, limit: float) -> np.ndarray:
+    """Pay each event from an annual limit eroded in event order within each trial.
+
+    ``x`` is sorted by trial, then time. What a year has used before each event is summed event by
+    event within that year only (one vectorised step per position in the year), so each year's
+    numbers are exact and never depend on the other years in the array.
+    """
+    n = x.size
+    if n == 0:
+        return x.copy()
+    pos = np.arange(n) - _group_start(trial)
+    before = np.zeros(n)
+    order = np.argsort(pos, kind="stable")
+    bounds = np.cumsum(np.bincount(pos))
+    for lo, hi in zip(bounds[:-1], bounds[1:]):
+        ids = order[lo:hi]                       # the events at this position in their year
+        before[ids] = before[ids - 1] + x[ids - 1]
+    return np.minimum(before + x, limit) - np.minimum(before, limit)
 
 
 def _erode(x: np.ndarray, trial: np.ndarray, time: np.ndarray, totals: np.ndarray,
@@ -222,7 +234,7 @@ def _erode(x: np.ndarray, trial: np.ndarray, time: np.ndarray, totals: np.ndarra
     idx = np.flatnonzero(hit[trial])
     idx = idx[np.lexsort((time[idx], trial[idx]))]
     out = x.copy()
-    out[idx] = _within_year_paid(x[idx], _group_start(trial[idx]), limit)
+    out[idx] = _within_year_paid(x[idx], trial[idx], limit)
     return out
 
 

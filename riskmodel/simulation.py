@@ -32,8 +32,10 @@ from .components import BUSINESS_INTERRUPTION, COMPONENTS
 from .register import Register
 from .streams import AUX, COMPONENT_BASE, CONTROL, EVENTS, RISK, stream
 
-#: Trials per chunk: fixed, so results never depend on threads or total trials.
-CHUNK = 1 << 16
+#: Trials per chunk: fixed, so results never depend on threads or total trials. 50,000 splits the
+#: default 100,000 trials into two equal chunks, one per core (65,536 left one core idle a third
+#: of the time), and is large enough that per-chunk overhead stays small.
+CHUNK = 50_000
 
 
 @dataclass(frozen=True)

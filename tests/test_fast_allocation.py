@@ -101,3 +101,20 @@ def test_uninsured_split_keeps_everything_left(models):
     a = split.apply(None)
     np.testing.assert_allclose(a.reasons["no policy"], split.by_component["left"])
     assert not a.per_trial["insurer"].any()
+
+
+def test_within_year_erosion_is_exact_and_independent_of_other_years():
+    from riskmodel.allocation import _within_year_paid
+
+    rng = np.random.default_rng(3)
+    trial = np.sort(rng.integers(0, 300, 2_000))
+    x = rng.lognormal(8, 1.5, trial.size)
+    paid = _within_year_paid(x, trial, 20_000.0)
+    for t in np.unique(trial)[:60]:
+        used, expected = 0.0, []
+        for v in x[trial == t]:                      # one year, event by event
+            expected.append(min(used + v, 20_000.0) - min(used, 20_000.0))
+            used += v
+        np.testing.assert_array_equal(paid[trial == t], expected)
+    keep = trial >= 150                              # the same years without the others
+    np.testing.assert_array_equal(_within_year_paid(x[keep], trial[keep], 20_000.0), paid[keep])
