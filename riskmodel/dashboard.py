@@ -16,6 +16,7 @@ from __future__ import annotations
 import html
 import os
 import re
+import threading
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -36,6 +37,10 @@ from .svgcharts import exceedance_svg, who_pays_html
 QUARTER = re.compile(r"^\d{4}Q[1-4]$")
 #: Trials the app simulates unless told otherwise (env ``RISKMODEL_TRIALS``).
 APP_TRIALS = DEFAULT_TRIALS
+#: Background warm-up of control toggles only up to this many trials (memory per scenario).
+WARM_UP_MAX_TRIALS = 200_000
+#: Seconds of quiet after an update before the warm-up starts (quick clicks go first).
+WARM_UP_DELAY = 0.3
 
 
 def find_practices(registers: str | Path) -> dict[str, dict[str, Path]]:
@@ -87,6 +92,11 @@ class Dashboard:
     trials, seed : int
         Simulated years (default 100,000) and seed; the same seed gives the same numbers.
 
+    warm_up : bool, optional
+        Prepare, in the background while the partner reads the screen, the scenario of each
+        control toggled from the current state, so the next toggle only re-prices (default: on
+        up to 200,000 trials; each prepared scenario holds its simulated events in memory).
+
     Attributes
     ----------
     numbers : dict
@@ -96,7 +106,8 @@ class Dashboard:
     """
 
     def __init__(self, registers: str | Path | None = None, practice: str | None = None,
-                 quarter: str | None = None, *, trials: int | None = None, seed: int = DEFAULT_SEED):
+                 quarter: str | None = None, *, trials: int | None = None, seed: int = DEFAULT_SEED,
+                 warm_up: bool | None = None):
         import ipywidgets as w
 
         self._w = w
@@ -111,6 +122,9 @@ class Dashboard:
         self.seed = seed
         self.numbers: dict[str, float | None] = {}
         self.elapsed = 0.0
+        self.warm_up = self.trials <= WARM_UP_MAX_TRIALS if warm_up is None else warm_up
+        self._generation = 0
+        self._warmer: threading.Thread | None = None
         self._scenarios: dict[tuple[str, str], Scenario] = {}
         self._quiet = False
 
@@ -264,6 +278,30 @@ class Dashboard:
         self.elapsed = time.perf_counter() - t0
         self.status.value = (f"<span class='rm-status' style='color:#666;font-size:85%'>{n:,} simulated years, "
                              f"seed {model.seed}; updated in {self.elapsed:.2f} s</span>")
+        self._start_warm_up(sc, status)
+
+    # -- background warm-up of control toggles ----------------------------------------------
+    def _start_warm_up(self, sc: Scenario, status: dict[str, bool]) -> None:
+        self._generation += 1
+        if not self.warm_up or not status:
+            return
+        gen = self._generation
+        order = sorted(status, key=lambda c: -sc.model.events_affected(c))   # the slowest first
+        self._warmer = threading.Thread(target=self._warm, args=(gen, sc, status, order), daemon=True,
+                                        name="riskmodel-warm-up")
+        self._warmer.start()
+
+    def _warm(self, gen: int, sc: Scenario, status: dict[str, bool], order: list[str]) -> None:
+        time.sleep(WARM_UP_DELAY)
+        for name in order[: max(1, sc.model.max_scenarios - 2)]:
+            if gen != self._generation:        # the partner changed something: stop
+                return
+            sc.model.split(sc.contracts, {**status, name: not status[name]})
+
+    def wait_for_warm_up(self, timeout: float | None = None) -> None:
+        """Block until the background warm-up has finished (benchmarks and tests)."""
+        if self._warmer is not None:
+            self._warmer.join(timeout)
 
     def _headline_html(self, policy: Policy) -> str:
         v = self.numbers

@@ -10,6 +10,7 @@ Two ways in:
 """
 from __future__ import annotations
 
+import threading
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 
@@ -23,7 +24,7 @@ from .memory import keep_freed_memory
 from .metrics import (DEFAULT_THRESHOLDS, PERCENTILES, exceedance_curve, prob_exceed, summarize)
 from .policy import Policy
 from .register import Register
-from .simulation import (Plan, accumulate, chunks, default_threads, draw_all, draw_chunk,
+from .simulation import (Plan, accumulate, chunks, default_threads, depends_on, draw_all, draw_chunk,
                          gross_by_risk_and_component, progress, realise, status_vector)
 
 DEFAULT_TRIALS = 100_000
@@ -258,6 +259,9 @@ class ScenarioModel:
         self.plan = self.store.plan
         self._cache: dict[tuple, tuple] = {}
         self._splits: dict[tuple, ContractSplit] = {}
+        #: control scenarios kept (events and contract split of each); see the dashboard's warm-up
+        self.max_scenarios = 16
+        self._lock = threading.RLock()     # scenarios may be prepared from a background thread
         self._memo: dict = {}
         self.default_contracts = load_contracts()
 
@@ -266,25 +270,36 @@ class ScenarioModel:
         status = {**self.register.control_status, **(control_status or {})}
         vec = status_vector(self.plan, self.register, status)
         key = tuple(vec.tolist())
-        if key not in self._cache:
-            cost = self.register.practice.interruption_cost_per_hour
-            if len(self._memo) > 6 * len(self.plan.risks) * len(self.store.chunks):
-                self._memo.clear()
+        with self._lock:
+            if key not in self._cache:
+                self._cache[key] = self._realise_all(vec)
+                while len(self._cache) > self.max_scenarios:
+                    self._cache.pop(next(iter(self._cache)))
+            return self._cache[key]
 
-            def one(ch):
-                losses = realise(self.plan, ch, vec, cost, self._memo)
-                return (losses, ch.start), gross_by_risk_and_component(self.plan, losses, ch.n)
+    def _realise_all(self, vec: np.ndarray):
+        """Realise every chunk under the control statuses ``vec`` (risks unaffected are reused)."""
+        cost = self.register.practice.interruption_cost_per_hour
+        if len(self._memo) > (self.max_scenarios + 2) * len(self.plan.risks) * len(self.store.chunks):
+            self._memo.clear()
 
-            with ThreadPoolExecutor(self.threads) as pool:
-                done = list(pool.map(one, self.store.chunks))
-            parts = [d[0] for d in done]
-            brs = [d[1][0] for d in done]
-            bcs = [d[1][1] for d in done]
-            table = EventTable.from_chunks(parts, self.trials)
-            if len(self._cache) > 8:
-                self._cache.pop(next(iter(self._cache)))
-            self._cache[key] = (table, np.concatenate(brs, axis=1), np.concatenate(bcs, axis=1))
-        return self._cache[key]
+        def one(ch):
+            losses = realise(self.plan, ch, vec, cost, self._memo)
+            return (losses, ch.start), gross_by_risk_and_component(self.plan, losses, ch.n)
+
+        with ThreadPoolExecutor(self.threads) as pool:
+            done = list(pool.map(one, self.store.chunks))
+        parts = [d[0] for d in done]
+        brs = [d[1][0] for d in done]
+        bcs = [d[1][1] for d in done]
+        table = EventTable.from_chunks(parts, self.trials)
+        return table, np.concatenate(brs, axis=1), np.concatenate(bcs, axis=1)
+
+    def events_affected(self, control: str) -> int:
+        """Potential events of the risks whose losses depend on ``control`` (work to re-realise)."""
+        c = self.plan.controls.index(control)
+        idx = [p.index for p in self.plan.risks if c in depends_on(self.plan, p)]
+        return int(sum(ch.risks[i].trial.size for ch in self.store.chunks for i in idx))
 
     def split(self, contracts: Contracts | None = None,
               control_status: dict[str, bool] | None = None) -> ContractSplit:
@@ -292,17 +307,22 @@ class ScenarioModel:
         status = {**self.register.control_status, **(control_status or {})}
         contracts = contracts or self.default_contracts
         key = (tuple(status_vector(self.plan, self.register, status).tolist()), repr(contracts))
-        if key not in self._splits:
-            table, br, _ = self.losses(status)
-            terms = Terms.compile(self.register, contracts, None, status)
-            if len(self._splits) > 8:
-                self._splits.pop(next(iter(self._splits)))
-            split = ContractSplit.prepare(table, terms, len(self.plan.risks))
-            # the engine's per-trial gross (same sums in another order), so that retained =
-            # gross - contract - insurer holds to the last bit against SimulationResult.gross
-            split.per_trial["gross"] = br.sum(axis=0)
-            self._splits[key] = split
-        return self._splits[key]
+        with self._lock:
+            if key not in self._splits:
+                self._splits[key] = self._split(contracts, status)
+                while len(self._splits) > self.max_scenarios:
+                    self._splits.pop(next(iter(self._splits)))
+            return self._splits[key]
+
+    def _split(self, contracts: Contracts, status: dict[str, bool]) -> ContractSplit:
+        """Contract cover applied to a control scenario's events."""
+        table, br, _ = self.losses(status)
+        terms = Terms.compile(self.register, contracts, None, status)
+        split = ContractSplit.prepare(table, terms, len(self.plan.risks))
+        # the engine's per-trial gross (same sums in another order), so that retained =
+        # gross - contract - insurer holds to the last bit against SimulationResult.gross
+        split.per_trial["gross"] = br.sum(axis=0)
+        return split
 
     def allocate(self, policy: Policy | None, contracts: Contracts | None = None,
                  control_status: dict[str, bool] | None = None, *, detail: bool = True) -> Allocation:

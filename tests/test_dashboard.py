@@ -108,6 +108,20 @@ def test_same_seed_same_numbers_and_practice_switch():
     assert a.scenario().register.path.endswith("2026Q3.xlsx")
 
 
+def test_background_warm_up_prepares_toggles_and_changes_no_number():
+    cold = Dashboard(REGISTERS, "northgate-multisite", trials=4_000, seed=5, warm_up=False)
+    warm = Dashboard(REGISTERS, "northgate-multisite", trials=4_000, seed=5, warm_up=True)
+    warm.wait_for_warm_up(120)
+    model = warm.scenario().model
+    assert len(model._splits) >= min(len(warm.controls), model.max_scenarios - 2)   # neighbours ready
+    assert len(cold.scenario().model._splits) == 1
+    for name in ("mfa", "misdirected_email_checks"):
+        cold.controls[name].value = not cold.controls[name].value
+        warm.controls[name].value = not warm.controls[name].value
+        assert warm.numbers == cold.numbers
+    warm.wait_for_warm_up(120)
+
+
 def _free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
