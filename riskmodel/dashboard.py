@@ -255,7 +255,7 @@ class Dashboard:
         sc = self.scenario()
         policy, status = self.policy(), self.control_status()
         model = sc.model
-        _, by_risk, _ = model.losses(status)
+        by_risk = model.by_risk(status)
         alloc = model.allocate(policy, sc.contracts, status)
         gross = alloc.per_trial["gross"]
         retained = alloc.per_trial["retained"]

@@ -234,6 +234,32 @@ def _rebase_on_gross(allocation: Allocation, gross: np.ndarray) -> None:
     pt["retained"] = gross - pt["contract"] - pt["insurer"]
 
 
+class ChunkedSplit:
+    """A control scenario's events after contract cover, one :class:`ContractSplit` per chunk of
+    trials, priced on all cores and joined (exactly as :func:`simulate` prices chunk by chunk)."""
+
+    def __init__(self, parts: list[ContractSplit], threads: int):
+        self.parts = parts
+        self.threads = threads
+
+    @property
+    def size(self) -> int:
+        return sum(p.size for p in self.parts)
+
+    @property
+    def by_component(self) -> dict[str, np.ndarray]:
+        return {k: sum(p.by_component[k] for p in self.parts) for k in self.parts[0].by_component}
+
+    def apply(self, policy: Policy | None, excluded: np.ndarray | None = None,
+              warranty: np.ndarray | None = None, *, detail: bool = True) -> Allocation:
+        """:meth:`ContractSplit.apply` on every chunk, joined with :func:`combine`."""
+        if len(self.parts) == 1:
+            return self.parts[0].apply(policy, excluded, warranty, detail=detail)
+        with ThreadPoolExecutor(min(self.threads, len(self.parts))) as pool:
+            done = list(pool.map(lambda p: p.apply(policy, excluded, warranty, detail=detail), self.parts))
+        return combine(done)
+
+
 class ScenarioModel:
     """Simulated years kept in memory, to re-apply controls and policy terms at once.
 
@@ -265,9 +291,8 @@ class ScenarioModel:
         self._memo: dict = {}
         self.default_contracts = load_contracts()
 
-    def losses(self, control_status: dict[str, bool] | None = None):
-        """(EventTable, by_risk (R, trials), by_component (K, trials)) for a control scenario."""
-        status = {**self.register.control_status, **(control_status or {})}
+    def _scenario(self, status: dict[str, bool]) -> dict:
+        """A control scenario's realised events, chunk by chunk (cached)."""
         vec = status_vector(self.plan, self.register, status)
         key = tuple(vec.tolist())
         with self._lock:
@@ -277,7 +302,24 @@ class ScenarioModel:
                     self._cache.pop(next(iter(self._cache)))
             return self._cache[key]
 
-    def _realise_all(self, vec: np.ndarray):
+    def losses(self, control_status: dict[str, bool] | None = None):
+        """(EventTable, by_risk (R, trials), by_component (K, trials)) for a control scenario.
+
+        The table of all trials is assembled on first request (pricing works chunk by chunk)."""
+        sc = self._scenario({**self.register.control_status, **(control_status or {})})
+        with self._lock:
+            if sc["table"] is None:
+                sc["table"] = EventTable.from_chunks(sc["parts"], self.trials)
+        return sc["table"], sc["by_risk"], sc["by_component"]
+
+    def by_risk(self, control_status: dict[str, bool] | None = None) -> np.ndarray:
+        """Per-trial gross loss by risk (risks, trials) of a control scenario."""
+        return self._scenario({**self.register.control_status, **(control_status or {})})["by_risk"]
+
+    def _pool(self) -> ThreadPoolExecutor:
+        return ThreadPoolExecutor(min(self.threads, len(self.store.chunks)))
+
+    def _realise_all(self, vec: np.ndarray) -> dict:
         """Realise every chunk under the control statuses ``vec`` (risks unaffected are reused)."""
         cost = self.register.practice.interruption_cost_per_hour
         if len(self._memo) > (self.max_scenarios + 2) * len(self.plan.risks) * len(self.store.chunks):
@@ -285,15 +327,14 @@ class ScenarioModel:
 
         def one(ch):
             losses = realise(self.plan, ch, vec, cost, self._memo)
-            return (losses, ch.start), gross_by_risk_and_component(self.plan, losses, ch.n)
+            br, bc = gross_by_risk_and_component(self.plan, losses, ch.n)
+            return (losses, ch.start), EventTable.from_losses(losses, ch.n), br, bc
 
-        with ThreadPoolExecutor(self.threads) as pool:
+        with self._pool() as pool:
             done = list(pool.map(one, self.store.chunks))
-        parts = [d[0] for d in done]
-        brs = [d[1][0] for d in done]
-        bcs = [d[1][1] for d in done]
-        table = EventTable.from_chunks(parts, self.trials)
-        return table, np.concatenate(brs, axis=1), np.concatenate(bcs, axis=1)
+        return {"parts": [d[0] for d in done], "tables": [d[1] for d in done], "table": None,
+                "by_risk": np.concatenate([d[2] for d in done], axis=1),
+                "by_component": np.concatenate([d[3] for d in done], axis=1)}
 
     def events_affected(self, control: str) -> int:
         """Potential events of the risks whose losses depend on ``control`` (work to re-realise)."""
@@ -302,7 +343,7 @@ class ScenarioModel:
         return int(sum(ch.risks[i].trial.size for ch in self.store.chunks for i in idx))
 
     def split(self, contracts: Contracts | None = None,
-              control_status: dict[str, bool] | None = None) -> ContractSplit:
+              control_status: dict[str, bool] | None = None) -> "ChunkedSplit":
         """The events of a control scenario after contract cover (cached)."""
         status = {**self.register.control_status, **(control_status or {})}
         contracts = contracts or self.default_contracts
@@ -314,15 +355,23 @@ class ScenarioModel:
                     self._splits.pop(next(iter(self._splits)))
             return self._splits[key]
 
-    def _split(self, contracts: Contracts, status: dict[str, bool]) -> ContractSplit:
-        """Contract cover applied to a control scenario's events."""
-        table, br, _ = self.losses(status)
+    def _split(self, contracts: Contracts, status: dict[str, bool]) -> "ChunkedSplit":
+        """Contract cover applied to a control scenario's events, chunk by chunk."""
+        sc = self._scenario(status)
         terms = Terms.compile(self.register, contracts, None, status)
-        split = ContractSplit.prepare(table, terms, len(self.plan.risks))
-        # the engine's per-trial gross (same sums in another order), so that retained =
-        # gross - contract - insurer holds to the last bit against SimulationResult.gross
-        split.per_trial["gross"] = br.sum(axis=0)
-        return split
+        R = len(self.plan.risks)
+
+        def one(args):
+            table, ch = args
+            split = ContractSplit.prepare(table, terms, R)
+            # the engine's per-trial gross (same sums in another order), so that retained =
+            # gross - contract - insurer holds to the last bit against SimulationResult.gross
+            split.per_trial["gross"] = sc["by_risk"][:, ch.start:ch.start + ch.n].sum(axis=0)
+            return split
+
+        with self._pool() as pool:
+            parts = list(pool.map(one, zip(sc["tables"], self.store.chunks)))
+        return ChunkedSplit(parts, self.threads)
 
     def allocate(self, policy: Policy | None, contracts: Contracts | None = None,
                  control_status: dict[str, bool] | None = None, *, detail: bool = True) -> Allocation:
@@ -340,12 +389,13 @@ class ScenarioModel:
     def result(self, policy: Policy | None = None, contracts: Contracts | None = None,
                control_status: dict[str, bool] | None = None) -> SimulationResult:
         status = {**self.register.control_status, **(control_status or {})}
-        table, br, bc = self.losses(status)
+        sc = self._scenario(status)
+        br, bc = sc["by_risk"], sc["by_component"]
         contracts = contracts or self.default_contracts
         alloc = self.allocate(policy, contracts, status)
         return SimulationResult(self.register, self.trials, self.seed, br.sum(axis=0), br, bc,
                                 br.mean(axis=1), bc.mean(axis=1), alloc, policy, contracts, status)
 
 
-__all__ = ["simulate", "SimulationResult", "ScenarioModel", "DEFAULT_TRIALS", "DEFAULT_SEED",
+__all__ = ["simulate", "SimulationResult", "ScenarioModel", "ChunkedSplit", "DEFAULT_TRIALS", "DEFAULT_SEED",
            "PERCENTILES"]
