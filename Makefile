@@ -36,6 +36,8 @@ benchmark: $(VENV)/.test-deps
 	$(BIN)/python benchmarks/bench_engine.py
 	$(BIN)/python benchmarks/bench_dashboard.py
 	$(BIN)/python benchmarks/bench_dashboard.py --practice northgate-multisite
+	if command -v chromium >/dev/null; then $(BIN)/python benchmarks/bench_dashboard_browser.py; \
+	else echo "browser benchmark skipped: apt-get install chromium"; fi
 
 dashboard: $(BIN)/riskmodel
 	$(BIN)/riskmodel dashboard

@@ -122,6 +122,7 @@ class Dashboard:
         self.seed = seed
         self.numbers: dict[str, float | None] = {}
         self.elapsed = 0.0
+        self.updates = 0
         self.warm_up = self.trials <= WARM_UP_MAX_TRIALS if warm_up is None else warm_up
         self._generation = 0
         self._warmer: threading.Thread | None = None
@@ -276,7 +277,9 @@ class Dashboard:
         self.who_pays.value = who_pays_html(gap_table(alloc, n))
         self.risks.value = self._risks_html(by_risk.mean(axis=1), alloc.by_risk["retained"] / n)
         self.elapsed = time.perf_counter() - t0
-        self.status.value = (f"<span class='rm-status' style='color:#666;font-size:85%'>{n:,} simulated years, "
+        self.updates += 1
+        self.status.value = (f"<span class='rm-status' data-update='{self.updates}' "
+                             f"style='color:#666;font-size:85%'>{n:,} simulated years, "
                              f"seed {model.seed}; updated in {self.elapsed:.2f} s</span>")
         self._start_warm_up(sc, status)
 
