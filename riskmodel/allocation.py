@@ -266,6 +266,24 @@ def _split_block(values: np.ndarray, share: np.ndarray, rec: float, cap: float, 
                                 "left": left.sum(axis=1)}
 
 
+def _pro_rata(work: np.ndarray, cols: dict, keys: list[int], change, reason: str, reasons: dict | None,
+              stages: list) -> None:
+    """Apply ``change`` in place to the per-event claim totals ``work`` and scale the sparse
+    columns ``keys`` by each event's new total over its old one. With ``reasons`` (detail), record
+    what the change removed from each column and append the per-event factor to ``stages``."""
+    before = work.copy() if reasons is not None else None
+    pre = {k: work[cols[k][0]] for k in keys}
+    change(work)
+    for k in keys:
+        idx, val = cols[k]
+        after = val * _ratio(work[idx], pre[k])
+        if reasons is not None:
+            reasons[reason][k] += val.sum() - after.sum()
+        cols[k][1] = after
+    if reasons is not None:
+        stages.append(_ratio(work, before))
+
+
 @dataclass
 class ContractSplit:
     """Simulated events after contract cover, ready to have any policy applied at once.
@@ -489,18 +507,10 @@ class ContractSplit:
             work[cols[k][0]] += cols[k][1]
         stages: list[np.ndarray | None] = [keep0]  # regular sections' factors, stage by stage
         if policy.excess > 0:
-            before = work.copy() if detail else None
-            pre = {k: work[cols[k][0]] for k in sharing}
-            work -= policy.excess
-            np.maximum(work, 0.0, out=work)
-            for k in sharing:
-                idx, val = cols[k]
-                after = val * _ratio(work[idx], pre[k])
-                if detail:
-                    reasons["excess"][k] += val.sum() - after.sum()
-                cols[k][1] = after
-            if detail:
-                stages.append(_ratio(work, before))
+            def take_excess(w):
+                w -= policy.excess
+                np.maximum(w, 0.0, out=w)
+            _pro_rata(work, cols, sharing, take_excess, "excess", reasons, stages)
         at_excess = len(stages)
         for k, (idx, val) in cols.items():
             if k not in sharing:
@@ -509,16 +519,8 @@ class ContractSplit:
         # any-one-claim limit, pro rata over the sections
         limit_claim = policy.limit_any_one_claim
         if limit_claim is not None and work.max(initial=0.0) > limit_claim:
-            before = work.copy() if detail else None
-            pre = {k: work[c[0]] for k, c in cols.items()}
-            np.minimum(work, limit_claim, out=work)
-            for k, (idx, val) in cols.items():
-                after = val * _ratio(work[idx], pre[k])
-                if detail:
-                    reasons["claim limit"][k] += val.sum() - after.sum()
-                cols[k][1] = after
-            if detail:
-                stages.append(_ratio(work, before))
+            _pro_rata(work, cols, list(cols), lambda w: np.minimum(w, limit_claim, out=w), "claim limit",
+                      reasons, stages)
         at_claim_limit = len(stages)
 
         # sublimits, eroded in time order within each year
