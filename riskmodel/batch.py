@@ -27,6 +27,32 @@ MANIFEST_COLUMNS = ["practice", "status", "duration_s", "register", "register_sh
                     "version", "error"]
 
 
+def kernel_manager_class():
+    """Kernels on Unix sockets in a private folder, not TCP ports on the machine (on Windows,
+    jupyter_client's default). Other users of a shared machine cannot connect to them, and
+    ipykernel has no cause to warn about unencrypted TCP."""
+    import os
+
+    from jupyter_client.manager import AsyncKernelManager
+
+    if os.name == "nt":  # pragma: no cover - no Unix sockets
+        return AsyncKernelManager
+
+    class IPCKernelManager(AsyncKernelManager):
+        def __init__(self, **kw):
+            super().__init__(**kw)
+            self._socket_dir = tempfile.mkdtemp(prefix="riskmodel-kernel-")
+            self.transport = "ipc"
+            self.ip = str(Path(self._socket_dir) / "kernel")
+
+        async def _async_cleanup_resources(self, restart: bool = False) -> None:
+            await super()._async_cleanup_resources(restart)
+            if not restart:
+                shutil.rmtree(self._socket_dir, ignore_errors=True)
+
+    return IPCKernelManager
+
+
 def notebook_path(name: str) -> Path:
     """A shipped notebook: ``notebooks/`` of a source checkout."""
     for base in (PACKAGE_ROOT.parent / "notebooks", PACKAGE_ROOT / "notebooks"):
@@ -126,7 +152,7 @@ def run_practice(practice_dir: Path, quarter: str, out_root: Path, *, trials: in
         check_parameters(nb, params)
         papermill.execute_notebook(str(nb), str(work / "report.ipynb"), parameters=params, kernel_name=KERNEL,
                                    execution_timeout=CELL_TIMEOUT, progress_bar=False, log_output=False,
-                                   cwd=str(work))
+                                   cwd=str(work), kernel_manager_class=kernel_manager_class())
         to_html(work / "report.ipynb", work / "report.html")
         if chromium:
             to_pdf(work / "report.html", work / "report.pdf", chromium)
@@ -165,7 +191,7 @@ def run_review(quarter: str, out_root: Path, chromium: str | None = None) -> Out
         check_parameters(nb, params)
         papermill.execute_notebook(str(nb), str(work / f"{REVIEW}.ipynb"), parameters=params, kernel_name=KERNEL,
                                    execution_timeout=CELL_TIMEOUT, progress_bar=False, log_output=False,
-                                   cwd=str(work))
+                                   cwd=str(work), kernel_manager_class=kernel_manager_class())
         to_html(work / f"{REVIEW}.ipynb", work / f"{REVIEW}.html")
         if chromium:
             to_pdf(work / f"{REVIEW}.html", work / f"{REVIEW}.pdf", chromium)

@@ -130,3 +130,12 @@ def test_pdf_with_chromium_or_a_clear_message(tmp_path, monkeypatch):
     assert res.exit_code == 0, res.output
     for pdf in (tmp_path / "b/2026Q4/riverside-rural/report.pdf", tmp_path / "b/2026Q4/insurance_gap_review.pdf"):
         assert pdf.read_bytes()[:5] == b"%PDF-" and pdf.stat().st_size > 10_000
+
+
+@pytest.mark.parametrize("name", ["quarterly_report.ipynb", "insurance_gap_review.ipynb", "dashboard.ipynb"])
+def test_notebooks_are_committed_clean_with_the_python3_kernel(name):
+    nb = json.loads((REGISTERS.parent / "notebooks" / name).read_text())
+    assert nb["metadata"]["kernelspec"]["name"] == "python3"
+    code = [c for c in nb["cells"] if c["cell_type"] == "code"]
+    assert all(not c.get("outputs") and c.get("execution_count") is None for c in code)
+    assert "parameters" in code[0]["metadata"].get("tags", [])
