@@ -5,7 +5,9 @@ every simulated event, and report who pays: NHS/supplier contract, insurer or th
 """
 __version__ = "0.1.0"
 
-from .allocation import Allocation, EventTable, Terms, allocate  # noqa: E402
+from .allocation import Allocation, ContractSplit, EventTable, Terms, allocate  # noqa: E402
+from .attribution import Step, attribute  # noqa: E402
+from .comparison import compare  # noqa: E402
 from .components import CATEGORIES, COMPONENTS, OWNERS  # noqa: E402
 from .contracts import Contracts, OwnerCover, load_contracts  # noqa: E402
 from .distributions import LogNormal  # noqa: E402
@@ -23,4 +25,16 @@ __all__ = [
     "DEFAULT_TRIALS", "ScenarioModel", "SimulationResult", "simulate", "InputError", "Problem",
     "exceedance_curve", "summarize", "tvar", "Policy", "Section", "load_policy", "Practice",
     "load_practice", "ComponentRange", "Frequency", "Register", "Risk", "load_register",
+    "ContractSplit", "Step", "attribute", "compare", "Dashboard", "QuarterlyReport",
 ]
+
+_LAZY = {"Dashboard": "dashboard", "QuarterlyReport": "reporting"}
+
+
+def __getattr__(name: str):
+    """The dashboard and the report (widgets, pandas, matplotlib) load on first use only."""
+    if name in _LAZY:
+        import importlib
+
+        return getattr(importlib.import_module(f".{_LAZY[name]}", __name__), name)
+    raise AttributeError(f"module 'riskmodel' has no attribute {name!r}")

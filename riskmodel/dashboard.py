@@ -29,7 +29,7 @@ from .engine import DEFAULT_SEED, DEFAULT_TRIALS, ScenarioModel, gap_table
 from .formatting import money, percent
 from .memory import keep_freed_memory
 from .plots import PAYER_COLOURS
-from .policy import Policy, load_policy
+from .policy import Policy, Section, load_policy
 from .register import Register, load_register
 from .reporting import REGISTER_SUFFIXES, beside, find_policy
 from .svgcharts import exceedance_svg, who_pays_html
@@ -244,8 +244,8 @@ class Dashboard:
         for c in COMPONENTS:
             old = base.section(c)
             sub = float(self.sublimits[c].value)
-            sections[c] = type(old)(covered=bool(self.sections[c].value), sublimit=sub if sub > 0 else None,
-                                    excess=old.excess)
+            sections[c] = Section(covered=bool(self.sections[c].value), sublimit=sub if sub > 0 else None,
+                                  excess=old.excess)
         return base.with_terms(aggregate_limit=float(self.aggregate_limit.value), excess=float(self.excess.value),
                                waiting_period_hours=float(self.waiting_period.value), sections=sections)
 
