@@ -82,3 +82,13 @@ def test_compare_policies(tmp_path):
 def test_console_script_installed():
     res = subprocess.run([sys.executable, "-m", "riskmodel.cli", "--help"], capture_output=True, text=True)
     assert res.returncode == 0 and "simulate" in res.stdout
+
+
+def test_dashboard_without_registers_says_where_it_looked(tmp_path):
+    from click.testing import CliRunner
+
+    from riskmodel.cli import main
+
+    res = CliRunner().invoke(main, ["dashboard", "--registers", str(tmp_path), "--no-browser"])
+    assert res.exit_code == 2
+    assert str(tmp_path) in res.output and "2026Q4.xlsx" in res.output and "--registers" in res.output
