@@ -259,11 +259,18 @@ def gross_by_risk_and_component(plan: Plan, losses: list[RiskLosses], n: int):
     by_comp = np.zeros((len(COMPONENTS), n))
     for rl in losses:
         if rl.per_trial is None:
-            rl.per_trial = np.array([np.bincount(rl.trial, weights=v, minlength=n) for v in rl.values])
+            rl.per_trial = _per_trial(rl, n)
         for j, k in enumerate(rl.comps):
             by_comp[k] += rl.per_trial[j]
             by_risk[rl.index] += rl.per_trial[j]
     return by_risk, by_comp
+
+
+def _per_trial(rl: RiskLosses, n: int) -> np.ndarray:
+    """(comps, n) per-trial sums of a risk's events (no copy for a single component)."""
+    if len(rl.values) == 1:
+        return np.bincount(rl.trial, weights=rl.values[0], minlength=n)[None, :]
+    return np.array([np.bincount(rl.trial, weights=v, minlength=n) for v in rl.values])
 
 
 def accumulate(losses: list[RiskLosses], n: int, total: np.ndarray, by_risk: np.ndarray | None = None,
@@ -277,18 +284,17 @@ def accumulate(losses: list[RiskLosses], n: int, total: np.ndarray, by_risk: np.
     comp_sum = np.zeros(len(COMPONENTS))
     for rl in losses:
         if rl.per_trial is None:
-            rl.per_trial = np.array([np.bincount(rl.trial, weights=v, minlength=n) for v in rl.values])
+            rl.per_trial = _per_trial(rl, n)
         pt = rl.per_trial
         row = pt[0] if len(pt) == 1 else pt.sum(axis=0)
         total += row
         if by_risk is not None:
-            m = by_risk.shape[1]
-            by_risk[rl.index] = row[:m]
+            by_risk[rl.index] = row[:by_risk.shape[1]]
+        risk_sum[rl.index] = row.sum()
         for j, k in enumerate(rl.comps):
-            comp_sum[k] += pt[j].sum()
+            comp_sum[k] += risk_sum[rl.index] if len(pt) == 1 else pt[j].sum()
             if by_comp is not None:
                 by_comp[k] += pt[j][:by_comp.shape[1]]
-        risk_sum[rl.index] = row.sum()
     return risk_sum, comp_sum
 
 
