@@ -252,8 +252,8 @@ def _split_block(values: np.ndarray, share: np.ndarray, rec: float, cap: float, 
     for row in values[1:]:
         gross_e += row
     if not share.any():
-        return values, gross_e, None, {"gross": values.sum(axis=1), "contract": np.zeros(len(share)),
-                                       "left": values.sum(axis=1)}
+        sums = values.sum(axis=1)
+        return values, gross_e, None, {"gross": sums, "contract": np.zeros(len(share)), "left": sums}
     contract = values * share[:, None]
     if rec < 1.0:
         contract *= u_recover < rec

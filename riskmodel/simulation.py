@@ -233,9 +233,9 @@ def realise(plan: Plan, draws: ChunkDraws, in_place: np.ndarray, cost_per_hour: 
                 keep_p = np.ones(n)
             for s, mult in p.shocks:
                 keep_p = keep_p * np.where(occurred[s], 1.0, 1.0 / mult)
-            kept = d.thin < keep_p[trial]
-            trial, amounts = trial[kept], amounts[:, kept]
-            aux = None if aux is None else aux[:, kept]
+            kept = np.flatnonzero(d.thin < keep_p[trial])    # take() is ~4x faster than a mask
+            trial, amounts = trial.take(kept), amounts.take(kept, axis=1)
+            aux = None if aux is None else aux.take(kept, axis=1)
         values = amounts.astype(np.float64)
         hours = None
         for j, (k, *_rest) in enumerate(p.comps):
