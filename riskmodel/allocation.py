@@ -246,14 +246,11 @@ def _ratio(num: np.ndarray, den: np.ndarray) -> np.ndarray:
 
 
 def _split_block(values: np.ndarray, share: np.ndarray, rec: float, cap: float, u_recover: np.ndarray):
-    """One block's contract cover: (left (comps, events), gross per event, contract per event or
-    None, sums by component of gross, contract and left)."""
-    gross_e = values[0].copy()
-    for row in values[1:]:
-        gross_e += row
+    """One block's contract cover: (left (comps, events), contract per event or None, sums by
+    component of gross, contract and left)."""
     if not share.any():
         sums = values.sum(axis=1)
-        return values, gross_e, None, {"gross": sums, "contract": np.zeros(len(share)), "left": sums}
+        return values, None, {"gross": sums, "contract": np.zeros(len(share)), "left": sums}
     contract = values * share[:, None]
     if rec < 1.0:
         contract *= u_recover < rec
@@ -262,8 +259,7 @@ def _split_block(values: np.ndarray, share: np.ndarray, rec: float, cap: float, 
         contract *= np.minimum(1.0, _ratio(np.full_like(tot, cap), tot) + (tot <= 0))
         tot = contract.sum(axis=0)
     left = values - contract
-    return left, gross_e, tot, {"gross": values.sum(axis=1), "contract": contract.sum(axis=1),
-                                "left": left.sum(axis=1)}
+    return left, tot, {"gross": values.sum(axis=1), "contract": contract.sum(axis=1), "left": left.sum(axis=1)}
 
 
 def _pro_rata(work: np.ndarray, cols: dict, keys: list[int], change, reason: str, reasons: dict | None,
@@ -325,15 +321,21 @@ class ContractSplit:
         return int(self.trial.size)
 
     @classmethod
-    def prepare(cls, table: EventTable, terms: Terms, n_risks: int) -> "ContractSplit":
+    def prepare(cls, table: EventTable, terms: Terms, n_risks: int,
+                gross_per_trial: np.ndarray | None = None) -> "ContractSplit":
         """Apply contract cover (by system owner) to every event of ``table``, block by block.
 
         A block's split depends only on its own events and its risk's contract terms, so it is
         kept with the block's source (a risk realised under the same controls is reused when
-        a control toggle changes other risks only).
+        a control toggle changes other risks only). ``gross_per_trial``, when the caller has it
+        (the engine does), saves summing the gross loss again.
         """
         E = table.size
-        gross_e, contract_e = np.zeros(E), np.zeros(E)
+        n = table.trials
+        contract_e = np.zeros(E)
+        gross_t = None
+        if gross_per_trial is None:
+            gross_t = np.zeros(n)
         by_comp = {p: np.zeros(K) for p in ("gross", "contract", "left")}
         by_risk = {p: np.zeros(n_risks) for p in ("gross", "contract")}
         left_rows = []
@@ -346,8 +348,10 @@ class ContractSplit:
             memo = b.memo if b.memo is not None else {}
             if key not in memo:
                 memo[key] = _split_block(b.values, share, rec, cap, table.u_recover[sl])
-            left, g_e, c_e, sums = memo[key]
-            gross_e[sl] = g_e
+            left, c_e, sums = memo[key]
+            if gross_t is not None:
+                for row in b.values:
+                    gross_t += np.bincount(table.trial[sl], weights=row, minlength=n)
             if c_e is not None:
                 contract_e[sl] = c_e
             comps = list(b.comps)
@@ -356,9 +360,8 @@ class ContractSplit:
             by_risk["gross"][b.risk] += sums["gross"].sum()
             by_risk["contract"][b.risk] += sums["contract"].sum()
             left_rows.append(left)
-        n = table.trials
         split = cls(n, n_risks, table.trial, table.risk, table.time, table.blocks, left_rows, table.u_deny,
-                    {"gross": np.bincount(table.trial, weights=gross_e, minlength=n),
+                    {"gross": gross_per_trial if gross_t is None else gross_t,
                      "contract": np.bincount(table.trial, weights=contract_e, minlength=n)},
                     by_comp, by_risk)
         idx, bi_left = split.column(BI)
@@ -586,10 +589,11 @@ class ContractSplit:
         return self._finish(insurer_trial, before_aggregate, exhausted, sub_exhausted, (ins_k, ins_r, reasons))
 
 
-def allocate(table: EventTable, terms: Terms, n_risks: int, *, detail: bool = True) -> Allocation:
+def allocate(table: EventTable, terms: Terms, n_risks: int, *, detail: bool = True,
+             gross_per_trial: np.ndarray | None = None) -> Allocation:
     """Split every event's loss between contract, insurer and practice (see module docs)."""
-    return ContractSplit.prepare(table, terms, n_risks).apply(terms.policy, terms.excluded, terms.warranty,
-                                                               detail=detail)
+    split = ContractSplit.prepare(table, terms, n_risks, gross_per_trial)
+    return split.apply(terms.policy, terms.excluded, terms.warranty, detail=detail)
 
 
 def combine(parts: list[Allocation]) -> Allocation:

@@ -207,7 +207,7 @@ def simulate(register: Register, trials: int = DEFAULT_TRIALS, seed: int = DEFAU
                             by_risk[:, start:start + m] if m else None, by_comp[:, start:start + m] if m else None)
         alloc = None
         if terms is not None:
-            alloc = allocate(EventTable.from_losses(losses, n), terms, R)
+            alloc = allocate(EventTable.from_losses(losses, n), terms, R, gross_per_trial=gross[start:start + n])
         return rs, cs, alloc
 
     risk_sum = np.zeros(R)
@@ -363,11 +363,9 @@ class ScenarioModel:
 
         def one(args):
             table, ch = args
-            split = ContractSplit.prepare(table, terms, R)
-            # the engine's per-trial gross (same sums in another order), so that retained =
-            # gross - contract - insurer holds to the last bit against SimulationResult.gross
-            split.per_trial["gross"] = sc["by_risk"][:, ch.start:ch.start + ch.n].sum(axis=0)
-            return split
+            # the engine's per-trial gross, so that retained = gross - contract - insurer holds to
+            # the last bit against SimulationResult.gross
+            return ContractSplit.prepare(table, terms, R, sc["by_risk"][:, ch.start:ch.start + ch.n].sum(axis=0))
 
         with self._pool() as pool:
             parts = list(pool.map(one, zip(sc["tables"], self.store.chunks)))
