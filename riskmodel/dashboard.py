@@ -102,7 +102,7 @@ class Dashboard:
     numbers : dict
         The headline numbers as shown (floats, pounds or probabilities).
     elapsed : float
-        Seconds the last update took, from the widget change to the display written.
+        Seconds the last update took, from the widget change to its output ready to write.
     """
 
     def __init__(self, registers: str | Path | None = None, practice: str | None = None,
@@ -146,11 +146,10 @@ class Dashboard:
         self.controls: dict[str, object] = {}
         self.sections: dict[str, object] = {}
         self.sublimits: dict[str, object] = {}
-        self.status = w.HTML()
-        self.headline = w.HTML()
-        self.exceedance = w.HTML()
-        self.who_pays = w.HTML()
-        self.risks = w.HTML()
+        #: the right-hand panel: headline, status line, charts and risks, written in one message
+        #: per change (one widget update renders faster in the browser than five)
+        self.view = w.HTML()
+        self.html: dict[str, str] = {}
         self._controls_box = w.VBox()
         self._sections_box = w.VBox()
 
@@ -163,8 +162,7 @@ class Dashboard:
                         w.HTML("<b>Sections</b> (sublimit 0 = none)"), self._sections_box])
         side = w.VBox([self.practice, self.quarter, w.HTML("<b>Controls in place</b>"), self._controls_box,
                        terms], layout=w.Layout(width="470px", flex="0 0 470px"))
-        main = w.VBox([self.headline, self.status, self.exceedance, self.who_pays, self.risks],
-                      layout=w.Layout(flex="1 1 auto"))
+        main = w.VBox([self.view], layout=w.Layout(flex="1 1 auto"))
         self.widget = w.HBox([side, main])
         self._load()
 
@@ -272,15 +270,17 @@ class Dashboard:
             "prob_limit_exhausted": float(alloc.aggregate_exhausted.mean()) if insured else None,
             "controls_cost": float(sum(sc.register.controls[c].annual_cost for c, on in status.items() if on)),
         }
-        self.headline.value = self._headline_html(policy)
-        self.exceedance.value = self._exceedance_svg(gross, retained, policy)
-        self.who_pays.value = who_pays_html(gap_table(alloc, n))
-        self.risks.value = self._risks_html(by_risk.mean(axis=1), alloc.by_risk["retained"] / n)
+        html_parts = {"headline": self._headline_html(policy),
+                      "exceedance": self._exceedance_svg(gross, retained, policy),
+                      "who_pays": who_pays_html(gap_table(alloc, n)),
+                      "risks": self._risks_html(by_risk.mean(axis=1), alloc.by_risk["retained"] / n)}
         self.elapsed = time.perf_counter() - t0
         self.updates += 1
-        self.status.value = (f"<span class='rm-status' data-update='{self.updates}' "
-                             f"style='color:#666;font-size:85%'>{n:,} simulated years, "
-                             f"seed {model.seed}; updated in {self.elapsed:.2f} s</span>")
+        html_parts["status"] = (f"<div class='rm-status' data-update='{self.updates}' "
+                                f"style='color:#666;font-size:85%;margin-bottom:8px'>{n:,} simulated years, "
+                                f"seed {model.seed}; updated in {self.elapsed:.2f} s</div>")
+        self.html = html_parts
+        self.view.value = "".join(html_parts[k] for k in ("headline", "status", "exceedance", "who_pays", "risks"))
         self._start_warm_up(sc, status)
 
     # -- background warm-up of control toggles ----------------------------------------------

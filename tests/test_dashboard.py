@@ -53,7 +53,7 @@ def test_controls_change_the_shown_loss(dash):
         box.value = False
     worst = dash.numbers["expected_annual_loss"]
     assert worst > base
-    assert "£" in dash.headline.value and f"{worst:,.0f}" in dash.headline.value.replace("£", "")
+    assert "£" in dash.html["headline"] and f"{worst:,.0f}" in dash.html["headline"].replace("£", "")
 
 
 def test_higher_limit_never_raises_retained(dash):
@@ -99,7 +99,7 @@ def test_same_seed_same_numbers_and_practice_switch():
     b = Dashboard(REGISTERS, "riverside-rural", trials=3_000, seed=3)
     assert a.numbers == b.numbers
     assert a.numbers["prob_limit_exhausted"] is None          # the uninsured example
-    assert "no policy" in a.headline.value
+    assert "no policy" in a.html["headline"]
     a.practice.value = "northgate-multisite"
     assert a.quarter.value == "2026Q4"
     assert a.numbers["prob_limit_exhausted"] is not None
