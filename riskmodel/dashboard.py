@@ -308,15 +308,16 @@ class Dashboard:
 
     def _headline_html(self, policy: Policy) -> str:
         v = self.numbers
-        limit = ("no policy" if v["prob_limit_exhausted"] is None
-                 else f"{percent(v['prob_limit_exhausted'])} a year")
+        p = v["prob_limit_exhausted"]
+        limit = ("no policy" if p is None else "not seen" if p == 0 else f"{percent(p)} a year")
         cards = [
             ("Expected annual loss", money(v["expected_annual_loss"]), "average over simulated years", "eal"),
             ("1-in-100 year loss", money(v["one_in_100"]), f"1-in-20: {money(v['one_in_20'])}", "p99"),
             ("Kept by the practice", money(v["retained_mean"]),
              f"a year on average; 1-in-100: {money(v['retained_one_in_100'])}", "retained"),
             ("Chance the policy limit runs out", limit,
-             f"limit {money(policy.aggregate_limit)}" if policy.insured else "uninsured", "exhausted"),
+             (f"limit {money(policy.aggregate_limit)}" + (f"; in none of {self.trials:,} years" if p == 0 else ""))
+             if policy.insured else "uninsured", "exhausted"),
         ]
         cells = "".join(
             f"<div class='rm-card' data-metric='{key}' style='flex:1;min-width:150px;padding:8px 12px;"
