@@ -26,6 +26,7 @@ import numpy as np
 from .components import COMPONENT_LABELS, COMPONENTS
 from .contracts import Contracts, load_contracts
 from .engine import DEFAULT_SEED, DEFAULT_TRIALS, ScenarioModel, gap_table
+from .errors import InputError
 from .formatting import money, percent
 from .memory import keep_freed_memory
 from .plots import PAYER_COLOURS
@@ -181,7 +182,20 @@ class Dashboard:
 
     def _load(self) -> None:
         w = self._w
-        sc = self.scenario()
+        try:
+            sc = self.scenario()
+        except InputError as exc:
+            # a practice whose files are invalid: say what to fix, keep the others usable
+            self._generation += 1
+            self.numbers = {}
+            self._controls_box.children = ()
+            self._sections_box.children = ()
+            self.controls, self.sections, self.sublimits = {}, {}, {}
+            self.view.value = (f"<div class='rm-error' style='color:#a00'><b>The files of "
+                               f"{html.escape(self.practice.value)} ({html.escape(self.quarter.value)}) "
+                               f"need fixing:</b><pre style='white-space:pre-wrap'>{html.escape(str(exc))}</pre>"
+                               "</div>")
+            return
         reg, pol = sc.register, sc.policy
         self._quiet = True
         try:
@@ -228,7 +242,7 @@ class Dashboard:
             self._load()
 
     def _on_change(self, change) -> None:
-        if not self._quiet:
+        if not self._quiet and self.controls:
             self.update()
 
     # -- reading the widgets -----------------------------------------------------------------

@@ -187,3 +187,19 @@ def test_app_in_a_real_browser():
             app.wait(timeout=20)
         except subprocess.TimeoutExpired:
             os.killpg(app.pid, signal.SIGKILL)
+
+
+def test_a_practice_with_bad_files_says_what_to_fix_and_the_others_still_work(tmp_path):
+    import shutil
+
+    regs = tmp_path / "registers"
+    shutil.copytree(REGISTERS / "riverside-rural", regs / "riverside-rural")
+    shutil.copytree(REGISTERS / "riverside-rural", regs / "aaa-broken")
+    text = (regs / "aaa-broken" / "2026Q4.csv").read_text().replace(",ransomware,", ",meteor-strike,", 1)
+    (regs / "aaa-broken" / "2026Q4.csv").write_text(text)
+    d = Dashboard(regs, trials=2_000, warm_up=False)              # the broken one comes first
+    assert "need fixing" in d.view.value and "category" in d.view.value and "meteor-strike" in d.view.value
+    assert d.numbers == {} and not d.controls
+    d.aggregate_limit.value = 100_000                              # no crash while nothing is shown
+    d.practice.value = "riverside-rural"
+    assert d.numbers["expected_annual_loss"] > 0 and "rm-headline" in d.view.value
