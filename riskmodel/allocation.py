@@ -428,7 +428,8 @@ class ContractSplit:
         return self._cache[key]
 
     def apply(self, policy: Policy | None, excluded: np.ndarray | None = None,
-              warranty: np.ndarray | None = None, *, detail: bool = True) -> Allocation:
+              warranty: np.ndarray | None = None, *, detail: bool = True,
+              with_reasons: bool = True) -> Allocation:
         """Price ``policy`` on these events (see the module docs for the order of terms).
 
         The sections without their own excess or sublimit ("regular") are priced on one total
@@ -443,6 +444,9 @@ class ContractSplit:
         detail : bool
             Also split by component and by risk, with the reasons for what is retained. Without
             it ``by_component``, ``by_risk`` and ``reasons`` are None (per-trial totals only).
+        with_reasons : bool
+            With ``detail``, also the reasons (``False``: by component and risk only, faster;
+            ``reasons`` is None).
         """
         n, E = self.trials, self.size
         trial = self.trial
@@ -557,6 +561,9 @@ class ContractSplit:
             stages.append(ag)
         # the regular sections: what is left of each column after each stage, block by block
         # (cumulative factors over a block's slice stay small, so nothing event-sized is built)
+        if not with_reasons:                       # only what is left at the end is needed
+            final = [st for st in stages if st is not None]
+            stages = [np.prod(final, axis=0) if len(final) > 1 else (final[0] if final else None)]
         cum = np.zeros((len(stages), K))           # (stages, K)
         for b, left in zip(self.blocks, self.left):
             js = [j for j, k in enumerate(b.comps) if regular[k]]
@@ -568,12 +575,14 @@ class ContractSplit:
             for i, st in enumerate(stages):
                 if st is not None:
                     f = st[sl] if f is None else f * st[sl]
-                cum[i, ks] += (left.sum(axis=1) if f is None else left.dot(f))[js]  # .dot: BLAS gemv (numpy 2 matmul is far slower here)
+                # .dot is BLAS gemv: numpy 2's matmul is far slower for this shape
+                cum[i, ks] += (left.sum(axis=1) if f is None else left.dot(f))[js]
         r = regular
-        reasons["exclusion"][r] += left_k[r] - cum[0][r]
-        reasons["excess"][r] += cum[0][r] - cum[at_excess - 1][r]
-        reasons["claim limit"][r] += cum[at_excess - 1][r] - cum[at_claim_limit - 1][r]
-        reasons["aggregate limit"][r] += cum[at_claim_limit - 1][r] - cum[-1][r]
+        if with_reasons:
+            reasons["exclusion"][r] += left_k[r] - cum[0][r]
+            reasons["excess"][r] += cum[0][r] - cum[at_excess - 1][r]
+            reasons["claim limit"][r] += cum[at_excess - 1][r] - cum[at_claim_limit - 1][r]
+            reasons["aggregate limit"][r] += cum[at_claim_limit - 1][r] - cum[-1][r]
         ins_k = np.zeros(K)
         ins_k[r] = cum[-1][r]
         event = work * ag if ag is not None else work.copy()
@@ -586,7 +595,8 @@ class ContractSplit:
             ins_k = ins_k * (1.0 - c)
             event *= 1.0 - c
         ins_r = np.bincount(self.risk, weights=event, minlength=self.n_risks)
-        return self._finish(insurer_trial, before_aggregate, exhausted, sub_exhausted, (ins_k, ins_r, reasons))
+        return self._finish(insurer_trial, before_aggregate, exhausted, sub_exhausted,
+                            (ins_k, ins_r, reasons if with_reasons else None))
 
 
 def allocate(table: EventTable, terms: Terms, n_risks: int, *, detail: bool = True,

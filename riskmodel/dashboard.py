@@ -269,7 +269,7 @@ class Dashboard:
         policy, status = self.policy(), self.control_status()
         model = sc.model
         by_risk = model.by_risk(status)
-        alloc = model.allocate(policy, sc.contracts, status)
+        alloc = model.allocate(policy, sc.contracts, status, with_reasons=False)   # reasons: not shown
         gross = alloc.per_trial["gross"]
         retained = alloc.per_trial["retained"]
         n = model.trials

@@ -149,7 +149,8 @@ def gap_table(alloc: Allocation, trials: int) -> list[dict]:
         row = {"component": c, "label": COMPONENT_LABELS[c]}
         for p in ("gross", "contract", "insurer", "retained"):
             row[p] = float(alloc.by_component[p][k] / trials)
-        row["reasons"] = {r: float(alloc.reasons[r][k] / trials) for r in REASONS if alloc.reasons[r][k] > 0}
+        row["reasons"] = ({} if alloc.reasons is None else
+                          {r: float(alloc.reasons[r][k] / trials) for r in REASONS if alloc.reasons[r][k] > 0})
         rows.append(row)
     return rows
 
@@ -251,12 +252,15 @@ class ChunkedSplit:
         return {k: sum(p.by_component[k] for p in self.parts) for k in self.parts[0].by_component}
 
     def apply(self, policy: Policy | None, excluded: np.ndarray | None = None,
-              warranty: np.ndarray | None = None, *, detail: bool = True) -> Allocation:
+              warranty: np.ndarray | None = None, *, detail: bool = True, with_reasons: bool = True) -> Allocation:
         """:meth:`ContractSplit.apply` on every chunk, joined with :func:`combine`."""
+        def one(p):
+            return p.apply(policy, excluded, warranty, detail=detail, with_reasons=with_reasons)
+
         if len(self.parts) == 1:
-            return self.parts[0].apply(policy, excluded, warranty, detail=detail)
+            return one(self.parts[0])
         with ThreadPoolExecutor(min(self.threads, len(self.parts))) as pool:
-            done = list(pool.map(lambda p: p.apply(policy, excluded, warranty, detail=detail), self.parts))
+            done = list(pool.map(one, self.parts))
         return combine(done)
 
 
@@ -372,7 +376,8 @@ class ScenarioModel:
         return ChunkedSplit(parts, self.threads)
 
     def allocate(self, policy: Policy | None, contracts: Contracts | None = None,
-                 control_status: dict[str, bool] | None = None, *, detail: bool = True) -> Allocation:
+                 control_status: dict[str, bool] | None = None, *, detail: bool = True,
+                 with_reasons: bool = True) -> Allocation:
         """Apply terms to the simulated events of a control scenario.
 
         Only the policy is priced again when the same control scenario and contracts were used
@@ -382,7 +387,7 @@ class ScenarioModel:
         contracts = contracts or self.default_contracts
         split = self.split(contracts, status)
         terms = Terms.compile(self.register, contracts, policy, status)
-        return split.apply(policy, terms.excluded, terms.warranty, detail=detail)
+        return split.apply(policy, terms.excluded, terms.warranty, detail=detail, with_reasons=with_reasons)
 
     def result(self, policy: Policy | None = None, contracts: Contracts | None = None,
                control_status: dict[str, bool] | None = None) -> SimulationResult:

@@ -95,6 +95,18 @@ def test_totals_only_path_gives_the_same_totals(models):
     np.testing.assert_array_equal(full.aggregate_exhausted, quick.aggregate_exhausted)
 
 
+def test_split_without_reasons_gives_the_same_split(models):
+    model = models[2]
+    pol = Policy(aggregate_limit=100_000, excess=2_500, limit_any_one_claim=60_000,
+                 sections={"extortion": Section(sublimit=20_000)})
+    full, fast = model.allocate(pol), model.allocate(pol, with_reasons=False)
+    assert fast.reasons is None
+    for p in ("insurer", "retained"):
+        np.testing.assert_allclose(fast.by_component[p], full.by_component[p], rtol=1e-12)
+        np.testing.assert_allclose(fast.by_risk[p], full.by_risk[p], rtol=1e-12)
+        np.testing.assert_array_equal(fast.per_trial[p], full.per_trial[p])
+
+
 def test_uninsured_split_keeps_everything_left(models):
     model = models[0]
     split: ContractSplit = model.split()
