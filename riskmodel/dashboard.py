@@ -355,7 +355,7 @@ class Dashboard:
         rows = "".join(
             f"<tr style='border-top:1px solid #eee'><td>{i + 1}</td><td>{html.escape(reg.risks[j].risk_id)}</td>"
             f"<td>{html.escape(reg.risks[j].title)}</td><td style='text-align:right'>{money(gross_mean[j])}</td>"
-            f"<td style='text-align:right'>{one_in_share(gross_mean[j], total)}</td>"
+            f"<td style='text-align:right'>{_share_of(gross_mean[j], total)}</td>"
             f"<td style='text-align:right'>{money(retained_mean[j])}</td></tr>"
             for i, j in enumerate(order))
         return ("<b>Risks ranked by expected annual loss</b><table class='rm-risks' style='border-collapse:collapse;"
@@ -364,7 +364,7 @@ class Dashboard:
                 f"<th>Kept by the practice</th></tr>{rows}</table>")
 
 
-def one_in_share(part: float, total: float) -> str:
+def _share_of(part: float, total: float) -> str:
     return percent(part / total) if total > 0 else "–"
 
 
