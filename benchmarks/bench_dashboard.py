@@ -34,7 +34,7 @@ def main() -> None:
     t = time.perf_counter()
     d = Dashboard(ROOT / "registers", args.practice, trials=args.trials, warm_up=False)
     print(f"open {args.practice} at {args.trials:,} trials (simulate and first display): {time.perf_counter() - t:.2f} s")
-    policy, controls = [], []
+    policy = []
     for limit in (100_000, 250_000, 500_000, 1_000_000, 50_000):
         policy.append(timed(lambda: setattr(d.aggregate_limit, "value", limit)))
     for excess in (0, 2_500, 10_000, 1_000):

@@ -448,7 +448,7 @@ class ContractSplit:
             With ``detail``, also the reasons (``False``: by component and risk only, faster;
             ``reasons`` is None).
         """
-        n, E = self.trials, self.size
+        n = self.trials
         trial = self.trial
         reasons = {r: np.zeros(K) for r in REASONS} if detail else None
         left_k = self.by_component["left"]

@@ -25,7 +25,7 @@ from .metrics import (DEFAULT_THRESHOLDS, PERCENTILES, exceedance_curve, prob_ex
 from .policy import Policy
 from .register import Register
 from .simulation import (Plan, accumulate, chunks, default_threads, depends_on, draw_all, draw_chunk,
-                         gross_by_risk_and_component, progress, realise, status_vector)
+                         progress, realise, status_vector)
 
 DEFAULT_TRIALS = 100_000
 DEFAULT_SEED = 20261
@@ -221,18 +221,8 @@ def simulate(register: Register, trials: int = DEFAULT_TRIALS, seed: int = DEFAU
             if alloc is not None:
                 allocs.append(alloc)
     allocation = combine(allocs) if allocs else None
-    if allocation is not None:
-        _rebase_on_gross(allocation, gross)
     return SimulationResult(register, trials, seed, gross, by_risk, by_comp, risk_sum / trials,
                             comp_sum / trials, allocation, policy, contracts, status)
-
-
-def _rebase_on_gross(allocation: Allocation, gross: np.ndarray) -> None:
-    """Make per-trial retained = gross - contract - insurer with the engine's gross totals
-    (the same sums taken in another order), so the identity holds to the last bit."""
-    pt = allocation.per_trial
-    pt["gross"] = gross
-    pt["retained"] = gross - pt["contract"] - pt["insurer"]
 
 
 class ChunkedSplit:
@@ -329,16 +319,19 @@ class ScenarioModel:
         if len(self._memo) > (self.max_scenarios + 2) * len(self.plan.risks) * len(self.store.chunks):
             self._memo.clear()
 
+        R, K = len(self.plan.risks), len(COMPONENTS)
+        gross, by_risk, by_comp = np.zeros(self.trials), np.zeros((R, self.trials)), np.zeros((K, self.trials))
+
         def one(ch):
             losses = realise(self.plan, ch, vec, cost, self._memo)
-            br, bc = gross_by_risk_and_component(self.plan, losses, ch.n)
-            return (losses, ch.start), EventTable.from_losses(losses, ch.n), br, bc
+            sl = slice(ch.start, ch.start + ch.n)
+            accumulate(losses, ch.n, gross[sl], by_risk[:, sl], by_comp[:, sl])
+            return (losses, ch.start), EventTable.from_losses(losses, ch.n)
 
         with self._pool() as pool:
             done = list(pool.map(one, self.store.chunks))
         return {"parts": [d[0] for d in done], "tables": [d[1] for d in done], "table": None,
-                "by_risk": np.concatenate([d[2] for d in done], axis=1),
-                "by_component": np.concatenate([d[3] for d in done], axis=1)}
+                "gross": gross, "by_risk": by_risk, "by_component": by_comp}
 
     def events_affected(self, control: str) -> int:
         """Potential events of the risks whose losses depend on ``control`` (work to re-realise)."""
@@ -369,7 +362,7 @@ class ScenarioModel:
             table, ch = args
             # the engine's per-trial gross, so that retained = gross - contract - insurer holds to
             # the last bit against SimulationResult.gross
-            return ContractSplit.prepare(table, terms, R, sc["by_risk"][:, ch.start:ch.start + ch.n].sum(axis=0))
+            return ContractSplit.prepare(table, terms, R, sc["gross"][ch.start:ch.start + ch.n])
 
         with self._pool() as pool:
             parts = list(pool.map(one, zip(sc["tables"], self.store.chunks)))
@@ -396,7 +389,7 @@ class ScenarioModel:
         br, bc = sc["by_risk"], sc["by_component"]
         contracts = contracts or self.default_contracts
         alloc = self.allocate(policy, contracts, status)
-        return SimulationResult(self.register, self.trials, self.seed, br.sum(axis=0), br, bc,
+        return SimulationResult(self.register, self.trials, self.seed, sc["gross"], br, bc,
                                 br.mean(axis=1), bc.mean(axis=1), alloc, policy, contracts, status)
 
 

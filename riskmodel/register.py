@@ -11,8 +11,6 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
-import numpy as np
-
 from .components import (BUSINESS_INTERRUPTION, CATEGORIES, COLUMN_PREFIX, COMPONENTS, OWNERS)
 from .distributions import LogNormal, mean_above_high
 from .errors import InputError, Problem, ProblemLog

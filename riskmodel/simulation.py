@@ -253,19 +253,6 @@ def realise(plan: Plan, draws: ChunkDraws, in_place: np.ndarray, cost_per_hour: 
     return out  # type: ignore[return-value]
 
 
-def gross_by_risk_and_component(plan: Plan, losses: list[RiskLosses], n: int):
-    """Per-trial totals of a chunk: (risks, n) and (components, n) arrays of pounds."""
-    by_risk = np.zeros((len(plan.risks), n))
-    by_comp = np.zeros((len(COMPONENTS), n))
-    for rl in losses:
-        if rl.per_trial is None:
-            rl.per_trial = _per_trial(rl, n)
-        for j, k in enumerate(rl.comps):
-            by_comp[k] += rl.per_trial[j]
-            by_risk[rl.index] += rl.per_trial[j]
-    return by_risk, by_comp
-
-
 def _per_trial(rl: RiskLosses, n: int) -> np.ndarray:
     """(comps, n) per-trial sums of a risk's events (no copy for a single component)."""
     if len(rl.values) == 1:
@@ -276,8 +263,8 @@ def _per_trial(rl: RiskLosses, n: int) -> np.ndarray:
 def accumulate(losses: list[RiskLosses], n: int, total: np.ndarray, by_risk: np.ndarray | None = None,
                by_comp: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
     """Add a chunk's per-trial totals into preallocated views, without event- or chunk-sized
-    temporaries: ``total`` (n,) gets each risk's yearly loss in risk order (the same sums, in
-    the same order, as ``gross_by_risk_and_component(...)[0].sum(axis=0)``); ``by_risk`` rows
+    temporaries: ``total`` (n,) gets each risk's yearly loss, added in risk order (so the engine
+    and the scenario model get the same sums to the last bit); ``by_risk`` rows
     (risks, m) and ``by_comp`` rows (K, m), if given, the first ``m`` trials. Returns the sums
     over the chunk's trials by risk and by component."""
     risk_sum = np.zeros(len(losses))

@@ -9,7 +9,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from riskmodel import Policy, Section, load_register
-from riskmodel.allocation import REASONS, ContractSplit, EventTable, Terms
+from riskmodel.allocation import REASONS, ContractSplit, Terms
 from riskmodel.components import COMPONENTS
 from riskmodel.contracts import Contracts, OwnerCover, load_contracts
 from riskmodel.engine import ScenarioModel

@@ -6,7 +6,7 @@ import pytest
 from riskmodel import InputError, load_register
 from riskmodel.register import REQUIRED_COLUMNS
 
-from .conftest import REGISTERS, risk, write_register
+from .conftest import REGISTERS, risk
 
 
 def problems(path):
