@@ -19,6 +19,7 @@ contract fails to recover is simply a loss like any other for the policy.)
 """
 from __future__ import annotations
 
+import threading
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -45,6 +46,8 @@ class Block:
     comps: tuple[int, ...]      # component indices of the rows of ``values``
     values: np.ndarray          # (comps, events) pounds
     memo: dict | None = None    # kept with the block's source, for work that depends on it only
+    aux: np.ndarray | None = None    # float32 (3, events): time in year, recovery, denial uniforms
+    hours: np.ndarray | None = None  # BI downtime hours per event (None: the risk has no BI)
 
 
 def _column(blocks, rows, k: int) -> tuple[np.ndarray, np.ndarray]:
@@ -65,22 +68,50 @@ class EventTable:
 
     Events are not in time order: per-trial totals need no order, and the few years in which a
     sublimit or the aggregate limit runs out are put in time order when that happens
-    (:func:`_erode`). Each :class:`Block` holds its events' pounds by component; ``hours`` is the
-    business-interruption downtime of each event.
+    (:func:`_erode`). Each :class:`Block` holds its events' pounds by component, their auxiliary
+    uniforms and downtime hours, without copies; only ``trial`` is one array over all events.
+    The other per-event arrays (``risk``, ``time``, ``u_recover``, ``u_deny``, ``hours``) are
+    joined from the blocks on first use: pricing works block by block and rarely needs them.
     """
 
     trials: int
     trial: np.ndarray             # int64 (events,)
-    risk: np.ndarray              # int32 (events,)
-    time: np.ndarray              # float32 (events,): when in the year, in [0, 1)
     blocks: list[Block]
-    hours: np.ndarray             # (events,)
-    u_recover: np.ndarray
-    u_deny: np.ndarray
 
     @property
     def size(self) -> int:
         return int(self.trial.size)
+
+    def _joined(self, name: str, part) -> np.ndarray:
+        cache = self.__dict__.setdefault("_joined_cache", {})
+        if name not in cache:
+            cache[name] = np.concatenate([part(b) for b in self.blocks]) if self.blocks else part(None)
+        return cache[name]
+
+    @property
+    def risk(self) -> np.ndarray:
+        """int32 (events,): the risk of each event."""
+        return self._joined("risk", lambda b: np.full(0 if b is None else b.stop - b.start,
+                                                      0 if b is None else b.risk, dtype=np.int32))
+
+    @property
+    def time(self) -> np.ndarray:
+        """float32 (events,): when in the year each event falls, in [0, 1)."""
+        return self._joined("time", lambda b: np.zeros(0, np.float32) if b is None else b.aux[0])
+
+    @property
+    def u_recover(self) -> np.ndarray:
+        return self._joined("u_recover", lambda b: np.zeros(0, np.float32) if b is None else b.aux[1])
+
+    @property
+    def u_deny(self) -> np.ndarray:
+        return self._joined("u_deny", lambda b: np.zeros(0, np.float32) if b is None else b.aux[2])
+
+    @property
+    def hours(self) -> np.ndarray:
+        """(events,): business-interruption downtime hours (0 for risks without it)."""
+        return self._joined("hours", lambda b: np.zeros(0) if b is None else
+                            (b.hours if b.hours is not None else np.zeros(b.stop - b.start)))
 
     def column(self, k: int) -> tuple[np.ndarray, np.ndarray]:
         """(events, gross pounds) of component ``k`` where it occurs."""
@@ -112,25 +143,17 @@ class EventTable:
         pieces = [(rl, off) for losses, off in parts for rl in losses]
         total = int(sum(rl.trial.size for rl, _ in pieces))
         trial = np.empty(total, dtype=np.int64)
-        risk = np.empty(total, dtype=np.int32)
-        hours = np.zeros(total)
-        aux = np.empty((3, total), dtype=np.float32)
         blocks = []
         at = 0
         for rl, off in pieces:
             m = rl.trial.size
-            sl = slice(at, at + m)
-            np.add(rl.trial, off, out=trial[sl], casting="unsafe")
-            risk[sl] = rl.index
             if rl.aux is None:
                 raise ValueError("allocation needs the events' auxiliary draws (simulate with aux=True)")
-            aux[:, sl] = rl.aux
-            if rl.hours is not None:
-                hours[sl] = rl.hours
+            np.add(rl.trial, off, out=trial[at:at + m], casting="unsafe")
             if m:
-                blocks.append(Block(at, at + m, rl.index, rl.comps, rl.values, rl.memo))
+                blocks.append(Block(at, at + m, rl.index, rl.comps, rl.values, rl.memo, rl.aux, rl.hours))
             at += m
-        return cls(trials, trial, risk, aux[0], blocks, hours, aux[1], aux[2])
+        return cls(trials, trial, blocks)
 
 
 @dataclass(frozen=True)
@@ -245,6 +268,30 @@ def _ratio(num: np.ndarray, den: np.ndarray) -> np.ndarray:
     return out
 
 
+def _share(num: np.ndarray, den: np.ndarray, out: np.ndarray | None = None) -> np.ndarray:
+    """num / den for ``0 <= num <= den`` (what is left of an amount after a term), 0 where den
+    is 0: two passes, no mask, no temporaries (``out`` may be given)."""
+    out = np.maximum(den, np.finfo(np.float64).tiny, out=out)
+    return np.divide(num, out, out=out)
+
+
+class Scratch:
+    """Reusable per-event buffers for pricing, so that pricing a new control scenario does not
+    fault in fresh memory (about 2 µs a page on the project's machines). One per chunk of trials,
+    shared by the scenarios' splits of that chunk; ``lock`` serialises their use."""
+
+    def __init__(self) -> None:
+        self.lock = threading.Lock()
+        self._buffers: dict[str, np.ndarray] = {}
+
+    def get(self, name: str, size: int) -> np.ndarray:
+        """A float64 buffer of ``size`` (contents undefined), reused between calls."""
+        buf = self._buffers.get(name)
+        if buf is None or buf.size < size:
+            buf = self._buffers[name] = np.empty(size)
+        return buf[:size]
+
+
 def _split_block(values: np.ndarray, share: np.ndarray, rec: float, cap: float, u_recover: np.ndarray):
     """One block's contract cover: (left (comps, events), contract per event or None, sums by
     component of gross, contract and left)."""
@@ -263,21 +310,25 @@ def _split_block(values: np.ndarray, share: np.ndarray, rec: float, cap: float, 
 
 
 def _pro_rata(work: np.ndarray, cols: dict, keys: list[int], change, reason: str, reasons: dict | None,
-              stages: list) -> None:
+              stages: list, buffer: np.ndarray) -> None:
     """Apply ``change`` in place to the per-event claim totals ``work`` and scale the sparse
     columns ``keys`` by each event's new total over its old one. With ``reasons`` (detail), record
-    what the change removed from each column and append the per-event factor to ``stages``."""
-    before = work.copy() if reasons is not None else None
+    what the change removed from each column and append the per-event factor to ``stages``
+    (written into ``buffer``, of one float per event)."""
+    before = None
+    if reasons is not None:
+        before = buffer
+        np.copyto(before, work)
     pre = {k: work[cols[k][0]] for k in keys}
     change(work)
     for k in keys:
         idx, val = cols[k]
-        after = val * _ratio(work[idx], pre[k])
+        after = val * _share(work[idx], pre[k])
         if reasons is not None:
             reasons[reason][k] += val.sum() - after.sum()
         cols[k][1] = after
     if reasons is not None:
-        stages.append(_ratio(work, before))
+        stages.append(_share(work, before, out=before))
 
 
 @dataclass
@@ -294,31 +345,36 @@ class ContractSplit:
 
     trials: int
     n_risks: int
-    trial: np.ndarray
-    risk: np.ndarray
-    time: np.ndarray
-    blocks: list[Block]
+    table: EventTable
     left: list[np.ndarray]      # per block: (comps, events) pounds left by contracts
-    u_deny: np.ndarray
     per_trial: dict[str, np.ndarray]     # gross, contract (trials,)
     by_component: dict[str, np.ndarray]  # gross, contract, left (K,)
     by_risk: dict[str, np.ndarray]       # gross, contract (risks,)
     bi_index: np.ndarray = field(default_factory=lambda: np.zeros(0, dtype=np.int64))  # events with BI
     bi_hours: np.ndarray = field(default_factory=lambda: np.zeros(0))
     bi_rate: np.ndarray = field(default_factory=lambda: np.zeros(0))  # £/hour left after contracts
+    #: per block, a memo for work that depends only on the block's events after contract cover
+    #: (kept with the block's source, so a control toggle reuses it for the risks it leaves alone)
+    after_memos: list[dict] = field(default_factory=list, repr=False)
+    #: per-event buffers for pricing (the scenario model shares one per chunk between scenarios)
+    scratch: Scratch = field(default_factory=Scratch, repr=False)
     _cache: dict = field(default_factory=dict, repr=False)
-    _buffer: np.ndarray | None = field(default=None, repr=False)
-
-    @property
-    def _work(self) -> np.ndarray:
-        """A reusable buffer of one float per event (pricing works in place)."""
-        if self._buffer is None:
-            self._buffer = np.empty(self.size)
-        return self._buffer
 
     @property
     def size(self) -> int:
-        return int(self.trial.size)
+        return self.table.size
+
+    @property
+    def trial(self) -> np.ndarray:
+        return self.table.trial
+
+    @property
+    def blocks(self) -> list[Block]:
+        return self.table.blocks
+
+    @property
+    def time(self) -> np.ndarray:
+        return self.table.time
 
     @classmethod
     def prepare(cls, table: EventTable, terms: Terms, n_risks: int,
@@ -338,7 +394,7 @@ class ContractSplit:
             gross_t = np.zeros(n)
         by_comp = {p: np.zeros(K) for p in ("gross", "contract", "left")}
         by_risk = {p: np.zeros(n_risks) for p in ("gross", "contract")}
-        left_rows = []
+        left_rows, after_memos = [], []
         for b in table.blocks:
             sl = slice(b.start, b.stop)
             share = terms.borne[b.risk, list(b.comps)]
@@ -347,8 +403,9 @@ class ContractSplit:
             key = ("contract", share.tobytes(), rec, cap)
             memo = b.memo if b.memo is not None else {}
             if key not in memo:
-                memo[key] = _split_block(b.values, share, rec, cap, table.u_recover[sl])
+                memo[key] = _split_block(b.values, share, rec, cap, b.aux[1])
             left, c_e, sums = memo[key]
+            after_memos.append(memo.setdefault(("after", key), {}))
             if gross_t is not None:
                 for row in b.values:
                     gross_t += np.bincount(table.trial[sl], weights=row, minlength=n)
@@ -360,13 +417,15 @@ class ContractSplit:
             by_risk["gross"][b.risk] += sums["gross"].sum()
             by_risk["contract"][b.risk] += sums["contract"].sum()
             left_rows.append(left)
-        split = cls(n, n_risks, table.trial, table.risk, table.time, table.blocks, left_rows, table.u_deny,
+        split = cls(n, n_risks, table, left_rows,
                     {"gross": gross_per_trial if gross_t is None else gross_t,
                      "contract": np.bincount(table.trial, weights=contract_e, minlength=n)},
-                    by_comp, by_risk)
+                    by_comp, by_risk, after_memos=after_memos)
         idx, bi_left = split.column(BI)
         bi_gross = table.column(BI)[1]
-        split.bi_index, split.bi_hours = idx, table.hours[idx]
+        bi_blocks = [b for b in table.blocks if BI in b.comps]
+        split.bi_index = idx
+        split.bi_hours = np.concatenate([b.hours for b in bi_blocks]) if bi_blocks else np.zeros(0)
         split.bi_rate = terms.cost_per_hour * _ratio(bi_left, bi_gross)
         return split
 
@@ -387,33 +446,44 @@ class ContractSplit:
 
     def _keep(self, excluded: np.ndarray | None, warranty: np.ndarray | None,
               probability: float) -> np.ndarray | None:
-        """1.0 for events the policy may pay, 0.0 for events denied by an exclusion (cached)."""
+        """1.0 for events the policy may pay, 0.0 for events denied by an exclusion (cached).
+
+        Exclusions act on whole risks, so only the blocks of excluded risks are written."""
         key = ("keep", None if excluded is None else excluded.tobytes(),
                None if warranty is None else warranty.tobytes(), probability)
         if key not in self._cache:
-            denied = None
-            if excluded is not None and excluded.any():
-                denied = excluded[self.risk]
-            if warranty is not None and warranty.any() and probability > 0:
-                w = warranty[self.risk] & (self.u_deny < probability)
-                denied = w if denied is None else denied | w
-            self._remember(key, None if denied is None else (~denied).astype(np.float64))
+            keep = None
+            for b in self.blocks:
+                ex = excluded is not None and bool(excluded[b.risk])
+                wr = warranty is not None and bool(warranty[b.risk]) and probability > 0
+                if not (ex or wr):
+                    continue
+                if keep is None:
+                    keep = np.ones(self.size)
+                sl = slice(b.start, b.stop)
+                if ex:
+                    keep[sl] = 0.0
+                else:
+                    np.greater_equal(b.aux[2], probability, out=keep[sl], casting="unsafe")
+            self._remember(key, keep)
         return self._cache[key]
 
-    def _regular_claims(self, regular: np.ndarray, keep0: np.ndarray | None, keep_key) -> np.ndarray:
-        """Each event's claim on the ``regular`` sections after exclusions (cached, read-only)."""
-        key = ("sum", regular.tobytes(), keep_key)
-        if key not in self._cache:
-            s = np.zeros(self.size)
-            for b, left in zip(self.blocks, self.left):
-                for j, k in enumerate(b.comps):
-                    if regular[k]:
-                        s[b.start:b.stop] += left[j]
-            if keep0 is not None:
-                s *= keep0
-            s.flags.writeable = False
-            self._remember(key, s)
-        return self._cache[key]
+    def _regular_claims(self, regular: np.ndarray, out: np.ndarray) -> np.ndarray:
+        """Write each event's claim on the ``regular`` sections into ``out``.
+
+        A block's sum over its regular sections is kept with the block, so after a control toggle
+        only the blocks of the risks it changed are summed again."""
+        for b, left, memo in zip(self.blocks, self.left, self.after_memos or [{}] * len(self.blocks)):
+            js = tuple(j for j, k in enumerate(b.comps) if regular[k])
+            sl = slice(b.start, b.stop)
+            if not js:
+                out[sl] = 0.0
+                continue
+            mkey = ("regular", js)
+            if mkey not in memo:
+                memo[mkey] = left[js[0]] if len(js) == 1 else left[list(js)].sum(axis=0)
+            out[sl] = memo[mkey]
+        return out
 
     def _remember(self, key, value) -> None:
         if len(self._cache) > 8:
@@ -448,6 +518,10 @@ class ContractSplit:
             With ``detail``, also the reasons (``False``: by component and risk only, faster;
             ``reasons`` is None).
         """
+        with self.scratch.lock:
+            return self._apply(policy, excluded, warranty, detail, with_reasons)
+
+    def _apply(self, policy, excluded, warranty, detail: bool, with_reasons: bool) -> Allocation:
         n = self.trials
         trial = self.trial
         reasons = {r: np.zeros(K) for r in REASONS} if detail else None
@@ -471,9 +545,9 @@ class ContractSplit:
         # exclusions: denied events claim nothing
         p = policy.warranty_denial_probability
         keep0 = self._keep(excluded, warranty, p)
-        keep_key = (None if excluded is None else excluded.tobytes(),
-                    None if warranty is None else warranty.tobytes(), p)
-        S = self._regular_claims(regular, keep0, keep_key)
+        work = self._regular_claims(regular, self.scratch.get("work", self.size))
+        if keep0 is not None:
+            work *= keep0
         cols: dict[int, list] = {}     # component -> [events, pounds]
         for k in special:
             idx, val = self.column(k)
@@ -507,8 +581,6 @@ class ContractSplit:
                 cols[k][1] = after
 
         # the per-claim excess, shared pro rata by the regular sections and sublimited ones
-        work = self._work
-        np.copyto(work, S)
         sharing = [k for k in special if sec[k].excess is None]
         for k in sharing:
             work[cols[k][0]] += cols[k][1]
@@ -517,7 +589,8 @@ class ContractSplit:
             def take_excess(w):
                 w -= policy.excess
                 np.maximum(w, 0.0, out=w)
-            _pro_rata(work, cols, sharing, take_excess, "excess", reasons, stages)
+            _pro_rata(work, cols, sharing, take_excess, "excess", reasons, stages,
+                      self.scratch.get("excess factor", self.size))
         at_excess = len(stages)
         for k, (idx, val) in cols.items():
             if k not in sharing:
@@ -527,7 +600,7 @@ class ContractSplit:
         limit_claim = policy.limit_any_one_claim
         if limit_claim is not None and work.max(initial=0.0) > limit_claim:
             _pro_rata(work, cols, list(cols), lambda w: np.minimum(w, limit_claim, out=w), "claim limit",
-                      reasons, stages)
+                      reasons, stages, self.scratch.get("claim limit factor", self.size))
         at_claim_limit = len(stages)
 
         # sublimits, eroded in time order within each year
@@ -563,7 +636,12 @@ class ContractSplit:
         # (cumulative factors over a block's slice stay small, so nothing event-sized is built)
         if not with_reasons:                       # only what is left at the end is needed
             final = [st for st in stages if st is not None]
-            stages = [np.prod(final, axis=0) if len(final) > 1 else (final[0] if final else None)]
+            if len(final) > 1:
+                prod = np.multiply(final[0], final[1], out=self.scratch.get("product", self.size))
+                for st in final[2:]:
+                    prod *= st
+                final = [prod]
+            stages = final or [None]
         cum = np.zeros((len(stages), K))           # (stages, K)
         for b, left in zip(self.blocks, self.left):
             js = [j for j, k in enumerate(b.comps) if regular[k]]
@@ -585,16 +663,19 @@ class ContractSplit:
             reasons["aggregate limit"][r] += cum[at_claim_limit - 1][r] - cum[-1][r]
         ins_k = np.zeros(K)
         ins_k[r] = cum[-1][r]
-        event = work * ag if ag is not None else work.copy()
         for k, (idx, val) in cols.items():
             after = val * ag[idx] if ag is not None else val
             reasons["aggregate limit"][k] += val.sum() - after.sum()
             ins_k[k] = after.sum()
+        # by risk: blocks are contiguous runs of one risk's events
+        ins_r = np.zeros(self.n_risks)
+        for b in self.blocks:
+            sl = slice(b.start, b.stop)
+            ins_r[b.risk] += work[sl].dot(ag[sl]) if ag is not None else work[sl].sum()
         if c > 0:
             reasons["coinsurance"] += ins_k * c
             ins_k = ins_k * (1.0 - c)
-            event *= 1.0 - c
-        ins_r = np.bincount(self.risk, weights=event, minlength=self.n_risks)
+            ins_r *= 1.0 - c
         return self._finish(insurer_trial, before_aggregate, exhausted, sub_exhausted,
                             (ins_k, ins_r, reasons if with_reasons else None))
 

@@ -268,7 +268,6 @@ class Dashboard:
         sc = self.scenario()
         policy, status = self.policy(), self.control_status()
         model = sc.model
-        by_risk = model.by_risk(status)
         alloc = model.allocate(policy, sc.contracts, status, with_reasons=False)   # reasons: not shown
         gross = alloc.per_trial["gross"]
         retained = alloc.per_trial["retained"]
@@ -287,7 +286,7 @@ class Dashboard:
         html_parts = {"headline": self._headline_html(policy),
                       "exceedance": self._exceedance_svg(gross, retained, policy),
                       "who_pays": who_pays_html(gap_table(alloc, n)),
-                      "risks": self._risks_html(by_risk.mean(axis=1), alloc.by_risk["retained"] / n)}
+                      "risks": self._risks_html(model.risk_means(status), alloc.by_risk["retained"] / n)}
         self.elapsed = time.perf_counter() - t0
         self.updates += 1
         html_parts["status"] = (f"<div class='rm-status' data-update='{self.updates}' "

@@ -17,7 +17,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from . import __version__
-from .allocation import REASONS, Allocation, ContractSplit, EventTable, Terms, allocate, combine
+from .allocation import REASONS, Allocation, ContractSplit, EventTable, Scratch, Terms, allocate, combine
 from .components import COMPONENT_LABELS, COMPONENTS
 from .contracts import Contracts, load_contracts
 from .memory import keep_freed_memory
@@ -284,6 +284,7 @@ class ScenarioModel:
         self._lock = threading.RLock()     # scenarios may be prepared from a background thread
         self._memo: dict = {}
         self.default_contracts = load_contracts()
+        self._scratch = [Scratch() for _ in self.store.chunks]
 
     def _scenario(self, status: dict[str, bool]) -> dict:
         """A control scenario's realised events, chunk by chunk (cached)."""
@@ -304,34 +305,56 @@ class ScenarioModel:
         with self._lock:
             if sc["table"] is None:
                 sc["table"] = EventTable.from_chunks(sc["parts"], self.trials)
-        return sc["table"], sc["by_risk"], sc["by_component"]
+        by_risk, by_comp = self._detail(sc)
+        return sc["table"], by_risk, by_comp
 
     def by_risk(self, control_status: dict[str, bool] | None = None) -> np.ndarray:
         """Per-trial gross loss by risk (risks, trials) of a control scenario."""
-        return self._scenario({**self.register.control_status, **(control_status or {})})["by_risk"]
+        return self._detail(self._scenario({**self.register.control_status, **(control_status or {})}))[0]
+
+    def risk_means(self, control_status: dict[str, bool] | None = None) -> np.ndarray:
+        """Expected annual gross loss by risk (risks,) of a control scenario (no per-trial matrix)."""
+        sc = self._scenario({**self.register.control_status, **(control_status or {})})
+        return sc["risk_sum"] / self.trials
 
     def _pool(self) -> ThreadPoolExecutor:
         return ThreadPoolExecutor(min(self.threads, len(self.store.chunks)))
 
     def _realise_all(self, vec: np.ndarray) -> dict:
-        """Realise every chunk under the control statuses ``vec`` (risks unaffected are reused)."""
+        """Realise every chunk under the control statuses ``vec`` (risks unaffected are reused).
+
+        Only what pricing needs is built here: the events and the per-trial gross. The per-trial
+        matrices by risk and component are built on first request (:meth:`_detail`): a control
+        toggle in the dashboard needs neither.
+        """
         cost = self.register.practice.interruption_cost_per_hour
         if len(self._memo) > (self.max_scenarios + 2) * len(self.plan.risks) * len(self.store.chunks):
             self._memo.clear()
-
-        R, K = len(self.plan.risks), len(COMPONENTS)
-        gross, by_risk, by_comp = np.zeros(self.trials), np.zeros((R, self.trials)), np.zeros((K, self.trials))
+        gross = np.zeros(self.trials)
 
         def one(ch):
             losses = realise(self.plan, ch, vec, cost, self._memo)
-            sl = slice(ch.start, ch.start + ch.n)
-            accumulate(losses, ch.n, gross[sl], by_risk[:, sl], by_comp[:, sl])
-            return (losses, ch.start), EventTable.from_losses(losses, ch.n)
+            sums = accumulate(losses, ch.n, gross[ch.start:ch.start + ch.n])
+            return (losses, ch.start), EventTable.from_losses(losses, ch.n), sums
 
         with self._pool() as pool:
             done = list(pool.map(one, self.store.chunks))
         return {"parts": [d[0] for d in done], "tables": [d[1] for d in done], "table": None,
-                "gross": gross, "by_risk": by_risk, "by_component": by_comp}
+                "gross": gross, "risk_sum": sum(d[2][0] for d in done), "comp_sum": sum(d[2][1] for d in done),
+                "by_risk": None, "by_component": None}
+
+    def _detail(self, sc: dict) -> tuple[np.ndarray, np.ndarray]:
+        """A scenario's per-trial totals by risk (R, trials) and component (K, trials), built once
+        from the per-trial sums each risk's events already keep."""
+        with self._lock:
+            if sc["by_risk"] is None:
+                R, K = len(self.plan.risks), len(COMPONENTS)
+                by_risk, by_comp = np.zeros((R, self.trials)), np.zeros((K, self.trials))
+                for (losses, start), ch in zip(sc["parts"], self.store.chunks):
+                    sl = slice(start, start + ch.n)
+                    accumulate(losses, ch.n, np.zeros(ch.n), by_risk[:, sl], by_comp[:, sl])
+                sc["by_risk"], sc["by_component"] = by_risk, by_comp
+            return sc["by_risk"], sc["by_component"]
 
     def events_affected(self, control: str) -> int:
         """Potential events of the risks whose losses depend on ``control`` (work to re-realise)."""
@@ -366,6 +389,8 @@ class ScenarioModel:
 
         with self._pool() as pool:
             parts = list(pool.map(one, zip(sc["tables"], self.store.chunks)))
+        for part, scratch in zip(parts, self._scratch):
+            part.scratch = scratch      # one set of pricing buffers per chunk, whatever the scenario
         return ChunkedSplit(parts, self.threads)
 
     def allocate(self, policy: Policy | None, contracts: Contracts | None = None,
@@ -386,11 +411,12 @@ class ScenarioModel:
                control_status: dict[str, bool] | None = None) -> SimulationResult:
         status = {**self.register.control_status, **(control_status or {})}
         sc = self._scenario(status)
-        br, bc = sc["by_risk"], sc["by_component"]
+        br, bc = self._detail(sc)
         contracts = contracts or self.default_contracts
         alloc = self.allocate(policy, contracts, status)
         return SimulationResult(self.register, self.trials, self.seed, sc["gross"], br, bc,
-                                br.mean(axis=1), bc.mean(axis=1), alloc, policy, contracts, status)
+                                sc["risk_sum"] / self.trials, sc["comp_sum"] / self.trials, alloc, policy,
+                                contracts, status)
 
 
 __all__ = ["simulate", "SimulationResult", "ScenarioModel", "ChunkedSplit", "DEFAULT_TRIALS", "DEFAULT_SEED",

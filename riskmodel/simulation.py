@@ -260,6 +260,19 @@ def _per_trial(rl: RiskLosses, n: int) -> np.ndarray:
     return np.array([np.bincount(rl.trial, weights=v, minlength=n) for v in rl.values])
 
 
+def _sums(rl: RiskLosses, n: int) -> tuple[np.ndarray, float, np.ndarray]:
+    """A risk's per-trial total (n,), its sum, and its sums by component (kept with its events,
+    so a risk realised under the same controls is never summed twice)."""
+    if "sums" not in rl.memo:
+        if rl.per_trial is None:
+            rl.per_trial = _per_trial(rl, n)
+        pt = rl.per_trial
+        row = pt[0] if len(pt) == 1 else pt.sum(axis=0)
+        total = row.sum()
+        rl.memo["sums"] = (row, total, np.array([total]) if len(pt) == 1 else pt.sum(axis=1))
+    return rl.memo["sums"]
+
+
 def accumulate(losses: list[RiskLosses], n: int, total: np.ndarray, by_risk: np.ndarray | None = None,
                by_comp: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
     """Add a chunk's per-trial totals into preallocated views, without event- or chunk-sized
@@ -270,18 +283,15 @@ def accumulate(losses: list[RiskLosses], n: int, total: np.ndarray, by_risk: np.
     risk_sum = np.zeros(len(losses))
     comp_sum = np.zeros(len(COMPONENTS))
     for rl in losses:
-        if rl.per_trial is None:
-            rl.per_trial = _per_trial(rl, n)
-        pt = rl.per_trial
-        row = pt[0] if len(pt) == 1 else pt.sum(axis=0)
+        row, rsum, csums = _sums(rl, n)
         total += row
         if by_risk is not None:
             by_risk[rl.index] = row[:by_risk.shape[1]]
-        risk_sum[rl.index] = row.sum()
+        risk_sum[rl.index] = rsum
         for j, k in enumerate(rl.comps):
-            comp_sum[k] += risk_sum[rl.index] if len(pt) == 1 else pt[j].sum()
+            comp_sum[k] += csums[j]
             if by_comp is not None:
-                by_comp[k] += pt[j][:by_comp.shape[1]]
+                by_comp[k] += rl.per_trial[j][:by_comp.shape[1]]
     return risk_sum, comp_sum
 
 

@@ -69,6 +69,7 @@ def test_same_seed_same_numbers_bit_for_bit_whatever_threads():
     b = simulate(reg, 3 * CHUNK // 2, seed=7, threads=2)
     assert np.array_equal(a.gross, b.gross)
     assert np.array_equal(a.by_risk, b.by_risk)
+    assert np.array_equal(a.risk_mean, b.risk_mean) and np.array_equal(a.component_mean, b.component_mean)
     assert a.summary() == b.summary()
     c = simulate(reg, 3 * CHUNK // 2, seed=8)
     assert not np.array_equal(a.gross, c.gross)
@@ -162,3 +163,4 @@ def test_scenario_model_reproduces_simulate_bit_for_bit():
     for payer in ("contract", "insurer", "retained"):
         assert np.array_equal(a.payer(payer), b.payer(payer)), payer
     assert np.array_equal(a.by_risk, b.by_risk)
+    assert np.array_equal(a.risk_mean, b.risk_mean) and np.array_equal(a.component_mean, b.component_mean)
