@@ -260,16 +260,17 @@ def _per_trial(rl: RiskLosses, n: int) -> np.ndarray:
     return np.array([np.bincount(rl.trial, weights=v, minlength=n) for v in rl.values])
 
 
-def _sums(rl: RiskLosses, n: int) -> tuple[np.ndarray, float, np.ndarray]:
-    """A risk's per-trial total (n,), its sum, and its sums by component (kept with its events,
-    so a risk realised under the same controls is never summed twice)."""
+def _sums(rl: RiskLosses, n: int) -> tuple[np.ndarray, np.ndarray, float, np.ndarray]:
+    """A risk's per-trial sums by component (comps, n), its per-trial total (n,), its sum and its
+    sums by component (kept with its events, so a risk realised under the same controls is never
+    summed twice)."""
     if "sums" not in rl.memo:
         if rl.per_trial is None:
             rl.per_trial = _per_trial(rl, n)
         pt = rl.per_trial
         row = pt[0] if len(pt) == 1 else pt.sum(axis=0)
         total = row.sum()
-        rl.memo["sums"] = (row, total, np.array([total]) if len(pt) == 1 else pt.sum(axis=1))
+        rl.memo["sums"] = (pt, row, total, np.array([total]) if len(pt) == 1 else pt.sum(axis=1))
     return rl.memo["sums"]
 
 
@@ -283,7 +284,7 @@ def accumulate(losses: list[RiskLosses], n: int, total: np.ndarray, by_risk: np.
     risk_sum = np.zeros(len(losses))
     comp_sum = np.zeros(len(COMPONENTS))
     for rl in losses:
-        row, rsum, csums = _sums(rl, n)
+        pt, row, rsum, csums = _sums(rl, n)
         total += row
         if by_risk is not None:
             by_risk[rl.index] = row[:by_risk.shape[1]]
@@ -291,7 +292,7 @@ def accumulate(losses: list[RiskLosses], n: int, total: np.ndarray, by_risk: np.
         for j, k in enumerate(rl.comps):
             comp_sum[k] += csums[j]
             if by_comp is not None:
-                by_comp[k] += rl.per_trial[j][:by_comp.shape[1]]
+                by_comp[k] += pt[j][:by_comp.shape[1]]
     return risk_sum, comp_sum
 
 
