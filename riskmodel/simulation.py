@@ -118,7 +118,7 @@ class Plan:
 class RiskDraws:
     """Potential events of one risk in one chunk."""
 
-    trial: np.ndarray              # int32, trial within chunk
+    trial: np.ndarray              # int64 (numpy's index type: bincount and take use it as is)
     thin: np.ndarray | None        # float32 uniforms for thinning
     amounts: np.ndarray            # float32 (comps, events): pounds, or hours for BI
     aux: np.ndarray | None = None  # float32 (3, events): time in year, recovery, denial uniforms
@@ -146,10 +146,10 @@ def draw_chunk(plan: Plan, seed: int, chunk: int, start: int, n: int, *, aux: bo
         if p.rate_sigma is not None:
             lam = np.exp(p.rate_mu + p.rate_sigma * g.standard_normal(n)) * p.potential
             counts = g.poisson(lam)
-            trial = np.repeat(np.arange(n, dtype=np.int32), counts)
+            trial = np.repeat(np.arange(n, dtype=np.int64), counts)
         else:
             total = g.poisson(p.rate * p.potential * n)
-            trial = g.integers(0, n, total, dtype=np.int32)
+            trial = g.integers(0, n, total, dtype=np.int64)
         m = trial.size
         thin = g.random(m, dtype=np.float32) if p.thins else None
         amounts = np.empty((len(p.comps), m), dtype=np.float32)
@@ -172,7 +172,7 @@ class RiskLosses:
     """Realised events of one risk in one chunk, after controls and shocks."""
 
     index: int
-    trial: np.ndarray       # int32
+    trial: np.ndarray       # int64, trial within chunk
     comps: tuple[int, ...]  # component indices of the columns
     values: np.ndarray      # float64 (comps, events), pounds
     hours: np.ndarray | None  # BI downtime hours per event, if the risk has BI
