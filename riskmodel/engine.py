@@ -194,9 +194,11 @@ def simulate(register: Register, trials: int = DEFAULT_TRIALS, seed: int = DEFAU
     terms = Terms.compile(register, contracts, policy, status) if contracts is not None else None
     R, K = len(plan.risks), len(COMPONENTS)
     d = min(trials, detail_trials)
-    gross = np.zeros(trials)
-    by_risk = np.zeros((R, d))
-    by_comp = np.zeros((K, d))
+    # uninitialised: each chunk's worker zeroes its own slices, on all cores (every by_risk row
+    # is written whole)
+    gross = np.empty(trials)
+    by_risk = np.empty((R, d))
+    by_comp = np.empty((K, d))
     parts = list(chunks(trials))
 
     def work(part):
@@ -204,6 +206,8 @@ def simulate(register: Register, trials: int = DEFAULT_TRIALS, seed: int = DEFAU
         draws = draw_chunk(plan, seed, j, start, n, aux=terms is not None)
         losses = realise(plan, draws, in_place, cost)
         m = max(0, min(n, d - start))
+        gross[start:start + n] = 0.0
+        by_comp[:, start:start + m] = 0.0
         rs, cs = accumulate(losses, n, gross[start:start + n],
                             by_risk[:, start:start + m] if m else None, by_comp[:, start:start + m] if m else None)
         alloc = None
