@@ -11,7 +11,7 @@ Two ways in:
 from __future__ import annotations
 
 import threading
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -281,8 +281,8 @@ class ScenarioModel:
         self.threads = threads or default_threads()
         self.store = draw_all(register, trials, seed, aux=True, threads=self.threads, show_progress=show_progress)
         self.plan = self.store.plan
-        self._cache: dict[tuple, tuple] = {}
-        self._splits: dict[tuple, ContractSplit] = {}
+        self._cache: dict[tuple, Future] = {}          # control scenario -> its realised events
+        self._splits: dict[tuple, Future] = {}         # (scenario, contracts) -> ChunkedSplit
         #: control scenarios kept (events and contract split of each); see the dashboard's warm-up
         self.max_scenarios = 16
         self._lock = threading.RLock()     # scenarios may be prepared from a background thread
@@ -294,12 +294,31 @@ class ScenarioModel:
         """A control scenario's realised events, chunk by chunk (cached)."""
         vec = status_vector(self.plan, self.register, status)
         key = tuple(vec.tolist())
+        return self._cached(self._cache, key, lambda: self._realise_all(vec))
+
+    def _cached(self, store: dict, key, compute):
+        """``store[key]``, computed by ``compute()`` on first request.
+
+        The lock is held only to look up and insert, never while computing: the dashboard's
+        background warm-up preparing one scenario never holds up the partner's next change,
+        which computes its own scenario alongside (or waits for the same one to finish)."""
         with self._lock:
-            if key not in self._cache:
-                self._cache[key] = self._realise_all(vec)
-                while len(self._cache) > self.max_scenarios:
-                    self._cache.pop(next(iter(self._cache)))
-            return self._cache[key]
+            entry = store.get(key)
+            owner = entry is None
+            if owner:
+                entry = store[key] = Future()
+                while len(store) > self.max_scenarios:
+                    store.pop(next(iter(store)))
+        if owner:
+            try:
+                entry.set_result(compute())
+            except BaseException as exc:
+                with self._lock:
+                    if store.get(key) is entry:
+                        del store[key]
+                entry.set_exception(exc)
+                raise
+        return entry.result()
 
     def losses(self, control_status: dict[str, bool] | None = None):
         """(EventTable, by_risk (R, trials), by_component (K, trials)) for a control scenario.
@@ -372,12 +391,7 @@ class ScenarioModel:
         status = {**self.register.control_status, **(control_status or {})}
         contracts = contracts or self.default_contracts
         key = (tuple(status_vector(self.plan, self.register, status).tolist()), repr(contracts))
-        with self._lock:
-            if key not in self._splits:
-                self._splits[key] = self._split(contracts, status)
-                while len(self._splits) > self.max_scenarios:
-                    self._splits.pop(next(iter(self._splits)))
-            return self._splits[key]
+        return self._cached(self._splits, key, lambda: self._split(contracts, status))
 
     def _split(self, contracts: Contracts, status: dict[str, bool]) -> "ChunkedSplit":
         """Contract cover applied to a control scenario's events, chunk by chunk."""

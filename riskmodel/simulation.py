@@ -220,10 +220,11 @@ def realise(plan: Plan, draws: ChunkDraws, in_place: np.ndarray, cost_per_hour: 
         key = None
         if memo is not None:
             key = (draws.index, p.index, cost_per_hour, tuple(bool(in_place[c]) for c in depends_on(plan, p)))
-            if key in memo:
-                out[p.index] = memo[key]
+            hit = memo.get(key)        # (one lookup: another thread may clear the memo)
+            if hit is not None:
+                out[p.index] = hit
                 if p.is_shock:
-                    occurred[p.index] = np.bincount(memo[key].trial, minlength=n) > 0
+                    occurred[p.index] = np.bincount(hit.trial, minlength=n) > 0
                 continue
         d = draws.risks[p.index]
         trial, amounts, aux = d.trial, d.amounts, d.aux
