@@ -82,36 +82,39 @@ class EventTable:
     def size(self) -> int:
         return int(self.trial.size)
 
-    def _joined(self, name: str, part) -> np.ndarray:
+    def _joined(self, name: str, part, dtype) -> np.ndarray:
+        """``part(block)`` of every block, joined into one array over all events (once)."""
         cache = self.__dict__.setdefault("_joined_cache", {})
         if name not in cache:
-            cache[name] = np.concatenate([part(b) for b in self.blocks]) if self.blocks else part(None)
+            cache[name] = (np.concatenate([part(b) for b in self.blocks]) if self.blocks
+                           else np.zeros(0, dtype))
         return cache[name]
 
     @property
     def risk(self) -> np.ndarray:
         """int32 (events,): the risk of each event."""
-        return self._joined("risk", lambda b: np.full(0 if b is None else b.stop - b.start,
-                                                      0 if b is None else b.risk, dtype=np.int32))
+        return self._joined("risk", lambda b: np.full(b.stop - b.start, b.risk, np.int32), np.int32)
 
     @property
     def time(self) -> np.ndarray:
         """float32 (events,): when in the year each event falls, in [0, 1)."""
-        return self._joined("time", lambda b: np.zeros(0, np.float32) if b is None else b.aux[0])
+        return self._joined("time", lambda b: b.aux[0], np.float32)
 
     @property
     def u_recover(self) -> np.ndarray:
-        return self._joined("u_recover", lambda b: np.zeros(0, np.float32) if b is None else b.aux[1])
+        """float32 (events,): the uniform that decides whether a contract pays the event."""
+        return self._joined("u_recover", lambda b: b.aux[1], np.float32)
 
     @property
     def u_deny(self) -> np.ndarray:
-        return self._joined("u_deny", lambda b: np.zeros(0, np.float32) if b is None else b.aux[2])
+        """float32 (events,): the uniform that decides whether a warranty breach denies the claim."""
+        return self._joined("u_deny", lambda b: b.aux[2], np.float32)
 
     @property
     def hours(self) -> np.ndarray:
         """(events,): business-interruption downtime hours (0 for risks without it)."""
-        return self._joined("hours", lambda b: np.zeros(0) if b is None else
-                            (b.hours if b.hours is not None else np.zeros(b.stop - b.start)))
+        return self._joined("hours", lambda b: b.hours if b.hours is not None else np.zeros(b.stop - b.start),
+                            np.float64)
 
     def column(self, k: int) -> tuple[np.ndarray, np.ndarray]:
         """(events, gross pounds) of component ``k`` where it occurs."""
