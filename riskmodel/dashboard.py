@@ -265,6 +265,7 @@ class Dashboard:
     def update(self) -> None:
         """Re-price on the simulated years and write every output widget."""
         t0 = time.perf_counter()
+        self._generation += 1              # the warm-up stops after the scenario it is preparing
         sc = self.scenario()
         policy, status = self.policy(), self.control_status()
         model = sc.model
@@ -312,7 +313,7 @@ class Dashboard:
         for name in order[: max(1, sc.model.max_scenarios - 2)]:
             if gen != self._generation:        # the partner changed something: stop
                 return
-            sc.model.split(sc.contracts, {**status, name: not status[name]})
+            sc.model.split(sc.contracts, {**status, name: not status[name]}, threads=1)
 
     def wait_for_warm_up(self, timeout: float | None = None) -> None:
         """Block until the background warm-up has finished (benchmarks and tests)."""

@@ -290,11 +290,11 @@ class ScenarioModel:
         self.default_contracts = load_contracts()
         self._scratch = [Scratch() for _ in self.store.chunks]
 
-    def _scenario(self, status: dict[str, bool]) -> dict:
+    def _scenario(self, status: dict[str, bool], threads: int | None = None) -> dict:
         """A control scenario's realised events, chunk by chunk (cached)."""
         vec = status_vector(self.plan, self.register, status)
         key = tuple(vec.tolist())
-        return self._cached(self._cache, key, lambda: self._realise_all(vec))
+        return self._cached(self._cache, key, lambda: self._realise_all(vec, threads))
 
     def _cached(self, store: dict, key, compute):
         """``store[key]``, computed by ``compute()`` on first request.
@@ -340,10 +340,10 @@ class ScenarioModel:
         sc = self._scenario({**self.register.control_status, **(control_status or {})})
         return sc["risk_sum"] / self.trials
 
-    def _pool(self) -> ThreadPoolExecutor:
-        return ThreadPoolExecutor(min(self.threads, len(self.store.chunks)))
+    def _pool(self, threads: int | None = None) -> ThreadPoolExecutor:
+        return ThreadPoolExecutor(min(threads or self.threads, len(self.store.chunks)))
 
-    def _realise_all(self, vec: np.ndarray) -> dict:
+    def _realise_all(self, vec: np.ndarray, threads: int | None = None) -> dict:
         """Realise every chunk under the control statuses ``vec`` (risks unaffected are reused).
 
         Only what pricing needs is built here: the events and the per-trial gross. The per-trial
@@ -360,7 +360,7 @@ class ScenarioModel:
             sums = accumulate(losses, ch.n, gross[ch.start:ch.start + ch.n])
             return (losses, ch.start), EventTable.from_losses(losses, ch.n), sums
 
-        with self._pool() as pool:
+        with self._pool(threads) as pool:
             done = list(pool.map(one, self.store.chunks))
         return {"parts": [d[0] for d in done], "tables": [d[1] for d in done], "table": None,
                 "gross": gross, "risk_sum": sum(d[2][0] for d in done), "comp_sum": sum(d[2][1] for d in done),
@@ -386,16 +386,19 @@ class ScenarioModel:
         return int(sum(ch.risks[i].trial.size for ch in self.store.chunks for i in idx))
 
     def split(self, contracts: Contracts | None = None,
-              control_status: dict[str, bool] | None = None) -> "ChunkedSplit":
-        """The events of a control scenario after contract cover (cached)."""
+              control_status: dict[str, bool] | None = None, *, threads: int | None = None) -> "ChunkedSplit":
+        """The events of a control scenario after contract cover (cached).
+
+        ``threads`` caps the worker threads used if the scenario must be computed (the dashboard's
+        background warm-up uses one, leaving a core free for the partner's next change)."""
         status = {**self.register.control_status, **(control_status or {})}
         contracts = contracts or self.default_contracts
         key = (tuple(status_vector(self.plan, self.register, status).tolist()), repr(contracts))
-        return self._cached(self._splits, key, lambda: self._split(contracts, status))
+        return self._cached(self._splits, key, lambda: self._split(contracts, status, threads))
 
-    def _split(self, contracts: Contracts, status: dict[str, bool]) -> "ChunkedSplit":
+    def _split(self, contracts: Contracts, status: dict[str, bool], threads: int | None = None) -> "ChunkedSplit":
         """Contract cover applied to a control scenario's events, chunk by chunk."""
-        sc = self._scenario(status)
+        sc = self._scenario(status, threads)
         terms = Terms.compile(self.register, contracts, None, status)
         R = len(self.plan.risks)
 
@@ -405,7 +408,7 @@ class ScenarioModel:
             # the last bit against SimulationResult.gross
             return ContractSplit.prepare(table, terms, R, sc["gross"][ch.start:ch.start + ch.n])
 
-        with self._pool() as pool:
+        with self._pool(threads) as pool:
             parts = list(pool.map(one, zip(sc["tables"], self.store.chunks)))
         for part, scratch in zip(parts, self._scratch):
             part.scratch = scratch      # one set of pricing buffers per chunk, whatever the scenario

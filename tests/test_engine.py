@@ -178,11 +178,11 @@ def test_scenario_cache_computes_once_and_never_blocks_other_scenarios():
     release, calls = threading.Event(), []
     real = model._realise_all
 
-    def slow(vec):
+    def slow(vec, threads=None):
         calls.append(tuple(vec.tolist()))
         if not vec.any():
             assert release.wait(30), "the blocked scenario was never released"
-        return real(vec)
+        return real(vec, threads)
 
     model._realise_all = slow
     none = {c: False for c in reg.control_status}
@@ -195,7 +195,7 @@ def test_scenario_cache_computes_once_and_never_blocks_other_scenarios():
         first, second = (w.result(timeout=30) for w in waiting)
     assert first is second and calls.count(tuple([False] * len(none))) == 1
 
-    def broken(vec):
+    def broken(vec, threads=None):
         raise RuntimeError("boom")
 
     model._realise_all = broken
