@@ -256,9 +256,10 @@ def realise(plan: Plan, draws: ChunkDraws, in_place: np.ndarray, cost_per_hour: 
 
 def _per_trial(rl: RiskLosses, n: int) -> np.ndarray:
     """(comps, n) per-trial sums of a risk's events (no copy for a single component)."""
+    # (bincount gives integers for a risk without events: always float64 here)
     if len(rl.values) == 1:
-        return np.bincount(rl.trial, weights=rl.values[0], minlength=n)[None, :]
-    return np.array([np.bincount(rl.trial, weights=v, minlength=n) for v in rl.values])
+        return np.bincount(rl.trial, weights=rl.values[0], minlength=n).astype(np.float64, copy=False)[None, :]
+    return np.array([np.bincount(rl.trial, weights=v, minlength=n) for v in rl.values], dtype=np.float64)
 
 
 def _sums(rl: RiskLosses, n: int) -> tuple[np.ndarray, np.ndarray, float, np.ndarray]:
@@ -269,31 +270,39 @@ def _sums(rl: RiskLosses, n: int) -> tuple[np.ndarray, np.ndarray, float, np.nda
         if rl.per_trial is None:
             rl.per_trial = _per_trial(rl, n)
         pt = rl.per_trial
-        row = pt[0] if len(pt) == 1 else pt.sum(axis=0)
-        total = row.sum()
-        rl.memo["sums"] = (pt, row, total, np.array([total]) if len(pt) == 1 else pt.sum(axis=1))
+        csums = pt.sum(axis=1)
+        rl.memo["sums"] = (pt, pt[0] if len(pt) == 1 else pt.sum(axis=0), csums.sum(), csums)
     return rl.memo["sums"]
 
 
 def accumulate(losses: list[RiskLosses], n: int, total: np.ndarray, by_risk: np.ndarray | None = None,
                by_comp: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
-    """Add a chunk's per-trial totals into preallocated views, without event- or chunk-sized
-    temporaries: ``total`` (n,) gets each risk's yearly loss, added in risk order (so the engine
-    and the scenario model get the same sums to the last bit); ``by_risk`` rows
-    (risks, m) and ``by_comp`` rows (K, m), if given, the first ``m`` trials. Returns the sums
-    over the chunk's trials by risk and by component."""
+    """Add a chunk's per-trial totals into preallocated views: ``total`` (n,) gets the yearly
+    loss, ``by_risk`` rows (risks, m) and ``by_comp`` rows (K, m), if given, the first ``m``
+    trials. Returns the sums over the chunk's trials by risk and by component.
+
+    Risks are summed by component first (in risk order), then the components into ``total`` (in
+    component order): the engine and the scenario model get the same sums to the last bit, and a
+    register whose risks share a few components needs few passes over the trials.
+    """
     risk_sum = np.zeros(len(losses))
     comp_sum = np.zeros(len(COMPONENTS))
+    comp_rows: dict[int, np.ndarray] = {}
     for rl in losses:
         pt, row, rsum, csums = _sums(rl, n)
-        total += row
         if by_risk is not None:
             by_risk[rl.index] = row[:by_risk.shape[1]]
         risk_sum[rl.index] = rsum
         for j, k in enumerate(rl.comps):
             comp_sum[k] += csums[j]
-            if by_comp is not None:
-                by_comp[k] += pt[j][:by_comp.shape[1]]
+            if k in comp_rows:
+                comp_rows[k] += pt[j]
+            else:
+                comp_rows[k] = pt[j].copy()
+    for k in sorted(comp_rows):
+        total += comp_rows[k]
+        if by_comp is not None:
+            by_comp[k] += comp_rows[k][:by_comp.shape[1]]
     return risk_sum, comp_sum
 
 
