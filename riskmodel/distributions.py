@@ -57,4 +57,5 @@ def mean_above_high(low: float, high: float) -> bool:
     That happens when ``sigma > 2 * Z95``, i.e. ``high / low`` above about 50,000: usually a
     typing slip (an extra zero) rather than a belief.
     """
-    return LogNormal.from_range(low, high).mean() > high
+    d = LogNormal.from_range(low, high)
+    return d.mu + 0.5 * d.sigma**2 > np.log(high)     # in log space: no overflow for huge ranges

@@ -25,6 +25,16 @@ DETAIL_COLUMNS = ("asset", "owner", "review_date", "status", "notes")
 #: Default frequency multiplier on other risks in a year when a common-shock risk occurs
 #: (assumption: a supplier outage roughly triples other incidents while staff work around it).
 DEFAULT_SHOCK_MULTIPLIER = 3.0
+
+#: Largest values a register may hold: far beyond any GP practice's risks, they catch typing
+#: slips (an extra few zeros) that would otherwise overflow the simulation or exhaust memory.
+MAX_EVENTS_PER_YEAR = 1_000.0        # incidents that cost money: about three a day
+MAX_POUNDS_PER_EVENT = 1e10          # £10 billion
+MAX_HOURS_PER_EVENT = 87_600.0       # ten years of downtime
+MAX_RANGE_RATIO = 1e9                # high at most a billion times low (nine orders of magnitude)
+MAX_SHOCK_MULTIPLIER = 10.0              # a common shock makes other risks at most ten times likelier
+_MAXIMA = {"events per year": MAX_EVENTS_PER_YEAR, "pounds per event": MAX_POUNDS_PER_EVENT,
+           "hours": MAX_HOURS_PER_EVENT}
 KNOWN_COLUMNS = set(REQUIRED_COLUMNS) | set(DETAIL_COLUMNS) | {
     "events_low", "events_high", "likelihood", "impact", "controls", "common_shock",
     "shock_multiplier", "shock_targets", "tags",
@@ -210,7 +220,8 @@ def load_register(path: str | Path, practice: str | Path | Practice | None = Non
                     tuple(p for p in problems if p.severity == "warning"), register_hash(path), scales)
 
 
-def _number(log: ProblemLog, row: int, column: str, value: Any, expected: str = "expected a number") -> float | None:
+def _number(log: ProblemLog, row: int, column: str, value: Any, expected: str = "expected a number",
+            maximum: float | None = None, unit: str = "") -> float | None:
     try:
         x = parse_number(value)
     except (ValueError, TypeError):
@@ -218,6 +229,10 @@ def _number(log: ProblemLog, row: int, column: str, value: Any, expected: str = 
         return None
     if x < 0:
         log.error(row, column, value, "expected a number of at least 0 (no negatives)")
+        return None
+    if maximum is not None and x > maximum:
+        log.error(row, column, value, f"expected at most {maximum:,.0f} {unit}".rstrip()
+                  + "; check for a typing slip (an extra zero or a misplaced decimal point)")
         return None
     return x
 
@@ -233,8 +248,9 @@ def _pair(log: ProblemLog, row: int, values: dict, prefix: str, unit: str) -> tu
         log.error(row, missing, None, f"expected a value here because {hi_c if missing == lo_c else lo_c} "
                   f"is filled in: give both ends of the 90% range ({unit}), or neither")
         return None
-    lo = _number(log, row, lo_c, lo_v, f"expected a number ({unit})")
-    hi = _number(log, row, hi_c, hi_v, f"expected a number ({unit})")
+    top = _MAXIMA.get(unit)
+    lo = _number(log, row, lo_c, lo_v, f"expected a number ({unit})", top, unit)
+    hi = _number(log, row, hi_c, hi_v, f"expected a number ({unit})", top, unit)
     if lo is None or hi is None:
         return None
     if lo > hi:
@@ -244,6 +260,10 @@ def _pair(log: ProblemLog, row: int, values: dict, prefix: str, unit: str) -> tu
     if lo == 0 and hi > 0:
         log.error(row, lo_c, lo_v, "expected a low above 0 (a lognormal range cannot start at 0); "
                   "use a small positive value such as 1")
+        return None
+    if lo > 0 and hi / lo > MAX_RANGE_RATIO:
+        log.error(row, lo_c, lo_v, f"expected a range whose high is at most {MAX_RANGE_RATIO:,.0f} times its "
+                  f"low, got {cell_text(lo_v)}-{cell_text(hi_v)}; check for a typing slip")
         return None
     if hi > 0 and mean_above_high(lo, hi):
         log.warn(row, hi_c, hi_v, f"the range {cell_text(lo_v)}-{cell_text(hi_v)} is so wide that its mean "
@@ -343,7 +363,8 @@ def _parse_row(values: dict, n: int, log: ProblemLog, controls: dict[str, Contro
     if common_shock:
         multiplier = DEFAULT_SHOCK_MULTIPLIER
         if not is_blank(values.get("shock_multiplier")):
-            m = _number(log, n, "shock_multiplier", values.get("shock_multiplier"))
+            m = _number(log, n, "shock_multiplier", values.get("shock_multiplier"), "expected a number",
+                        MAX_SHOCK_MULTIPLIER, "(times likelier)")
             if m is not None and m < 1:
                 log.error(n, "shock_multiplier", values.get("shock_multiplier"),
                           "expected a multiplier of at least 1 (how many times likelier other risks become)")
@@ -378,7 +399,7 @@ def _frequency(values: dict, n: int, log: ProblemLog, scales: Scales) -> Frequen
         return None
     if given[0] == "events_per_year":
         rate = _number(log, n, "events_per_year", values.get("events_per_year"),
-                       "expected a number of events per year, such as 0.5")
+                       "expected a number of events per year, such as 0.5", MAX_EVENTS_PER_YEAR, "events per year")
         return None if rate is None else Frequency(rate)
     if given[0] == "likelihood":
         value = values.get("likelihood")

@@ -37,6 +37,11 @@ from .streams import AUX, COMPONENT_BASE, CONTROL, EVENTS, RISK, stream
 #: of the time), and is large enough that per-chunk overhead stays small.
 CHUNK = 50_000
 
+#: Cap on a risk's drawn annual event rate (events_low/events_high): the validated high value is
+#: at most 1,000 a year, so only a range wide enough to be flagged ("its mean lies above its
+#: high value") can reach it, in its far tail; it keeps a typing slip from exhausting memory.
+MAX_DRAWN_RATE = 10_000.0
+
 
 @dataclass(frozen=True)
 class RiskPlan:
@@ -144,7 +149,7 @@ def draw_chunk(plan: Plan, seed: int, chunk: int, start: int, n: int, *, aux: bo
     for p in plan.risks:
         g = stream(seed, RISK, p.risk_id, chunk, EVENTS)
         if p.rate_sigma is not None:
-            lam = np.exp(p.rate_mu + p.rate_sigma * g.standard_normal(n)) * p.potential
+            lam = np.minimum(np.exp(p.rate_mu + p.rate_sigma * g.standard_normal(n)), MAX_DRAWN_RATE) * p.potential
             counts = g.poisson(lam)
             trial = np.repeat(np.arange(n, dtype=np.int64), counts)
         else:

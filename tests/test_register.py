@@ -64,11 +64,17 @@ def test_duplicate_ids(make_register):
     ("likelihood", "9", "likelihood scale"),
     ("controls", "unicorn_shield", "unknown control"),
     ("common_shock", "perhaps", "yes or no"),
+    # values beyond any GP practice's risks: typing slips that would overflow or exhaust memory
+    ("events_per_year", "5000", "at most 1,000 events per year"),
+    ("incident_response_high", "2e10", "at most 10,000,000,000 pounds per event"),
+    ("downtime_hours_high", "100000", "at most 87,600 hours"),
 ])
 def test_bad_values(make_register, column, value, words):
     row = risk(**{column: value})
     if column == "likelihood":
         row["events_per_year"] = ""
+    if column == "downtime_hours_high":
+        row["downtime_hours_low"] = 1
     p = only(problems(make_register([row])), column)
     assert words in p.expected and p.row == 2
 
@@ -177,3 +183,33 @@ def test_practice_controls_override(make_register, tmp_path):
         "shredder,Cross-cut shredder,50,frequency,0.1,0.2\n")
     reg = load_register(path)
     assert reg.controls["shredder"].annual_cost == 50 and "mfa" in reg.controls
+
+
+def test_range_of_more_than_nine_orders_of_magnitude_is_an_error(make_register):
+    p = only(problems(make_register([risk(incident_response_low=1, incident_response_high=1e10)])),
+             "incident_response_low")
+    assert "1,000,000,000 times its low" in p.expected and p.row == 2
+
+
+def test_shock_multiplier_is_bounded(make_register):
+    p = only(problems(make_register([risk(common_shock="yes", shock_multiplier=50)])), "shock_multiplier")
+    assert "at most 10" in p.expected
+
+
+def test_widest_allowed_ranges_simulate_without_overflow(make_register):
+    """The largest values validation accepts (flagged as too wide) still give finite numbers and no
+    numpy warnings: drawn rates are capped, losses stay within float range."""
+    import warnings
+
+    import numpy as np
+
+    from riskmodel import simulate
+
+    row = risk(events_per_year="", events_low=1e-6, events_high=1000, incident_response_low=10,
+               incident_response_high=1e10)
+    reg = load_register(make_register([row]))
+    assert {w.column for w in reg.warnings} >= {"events_high", "incident_response_high"}
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        res = simulate(reg, 20_000, seed=1)
+    assert np.isfinite(res.gross).all()
