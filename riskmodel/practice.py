@@ -63,7 +63,7 @@ def load_practice(path: str | Path | None, default_name: str = "Unnamed practice
         staff_fte=float(staff),
         annual_income=float(take_number(log, data, "annual_income", DEFAULT_INCOME)),
         interruption_cost_per_hour=float(take_number(log, data, "interruption_cost_per_hour",
-                                                     DEFAULT_INTERRUPTION_COST_PER_HOUR)),
+                                                     DEFAULT_INTERRUPTION_COST_PER_HOUR, high=1e7)),
         sites=int(take_number(log, data, "sites", 1, low=1) or 1),
         illustrative=bool(data.get("illustrative", False)),
         notes=str(data.get("notes", "")),

@@ -42,7 +42,13 @@ def take_number(log: ProblemLog, data: dict, key: str, default: float | None = N
         log.error(None, name, value, "expected a number")
         return default
     if (low is not None and x < low) or (high is not None and x > high):
-        bounds = f"from {low} to {high}" if high is not None else f"of at least {low}"
+        def show(v: float) -> str:
+            return f"{v:,.0f}" if float(v).is_integer() else f"{v:,}"
+
+        if low is None:
+            bounds = f"of at most {show(high)}"
+        else:
+            bounds = f"from {show(low)} to {show(high)}" if high is not None else f"of at least {show(low)}"
         log.error(None, name, value, f"expected a number {bounds}")
         return default
     return x

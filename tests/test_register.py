@@ -152,6 +152,12 @@ def test_practice_file_errors_are_located(make_register):
     assert all(p.file.endswith("practice.toml") for p in ps)
 
 
+def test_practice_cost_per_hour_is_bounded(make_register):
+    path = make_register([risk()], practice='interruption_cost_per_hour = 5e9\n')
+    p = only(problems(path), "interruption_cost_per_hour")
+    assert "from 0 to 10,000,000" in p.expected and p.file.endswith("practice.toml")
+
+
 def test_practice_toml_syntax_error_has_line(make_register):
     path = make_register([risk()], practice='name = "X"\nlist_size = = 3\n')
     p = problems(path)[0]
