@@ -236,6 +236,8 @@ class ChunkedSplit:
     def __init__(self, parts: list[ContractSplit], threads: int):
         self.parts = parts
         self.threads = threads
+        self._priced: dict[tuple, Allocation] = {}     # the last few policies priced (shared, read-only)
+        self._priced_lock = threading.Lock()
 
     @property
     def size(self) -> int:
@@ -247,15 +249,30 @@ class ChunkedSplit:
 
     def apply(self, policy: Policy | None, excluded: np.ndarray | None = None,
               warranty: np.ndarray | None = None, *, detail: bool = True, with_reasons: bool = True) -> Allocation:
-        """:meth:`ContractSplit.apply` on every chunk, joined with :func:`combine`."""
+        """:meth:`ContractSplit.apply` on every chunk, joined with :func:`combine`.
+
+        The last few results are kept: going back to a policy and control scenario seen a moment
+        ago (a partner flipping a control on and off) costs nothing. Treat the result as read-only.
+        """
+        key = (repr(policy), None if excluded is None else excluded.tobytes(),
+               None if warranty is None else warranty.tobytes(), detail, with_reasons)
+        with self._priced_lock:
+            if key in self._priced:
+                return self._priced[key]
+
         def one(p):
             return p.apply(policy, excluded, warranty, detail=detail, with_reasons=with_reasons)
 
         if len(self.parts) == 1:
-            return one(self.parts[0])
-        with ThreadPoolExecutor(min(self.threads, len(self.parts))) as pool:
-            done = list(pool.map(one, self.parts))
-        return combine(done)
+            result = one(self.parts[0])
+        else:
+            with ThreadPoolExecutor(min(self.threads, len(self.parts))) as pool:
+                result = combine(list(pool.map(one, self.parts)))
+        with self._priced_lock:
+            self._priced[key] = result
+            while len(self._priced) > 4:
+                self._priced.pop(next(iter(self._priced)))
+        return result
 
 
 class ScenarioModel:

@@ -154,6 +154,9 @@ def test_shared_pricing_buffers_and_reused_blocks_change_no_number():
     statuses = [{n: not reg.control_status[n]} for n in names] + [{}]
     model = ScenarioModel(reg, 60_000, seed=9, show_progress=False)    # two chunks
     first = [model.allocate(pol, control_status=s) for s in statuses]
+    assert model.allocate(pol, control_status=statuses[0]) is first[0]      # kept: priced once
+    for s in statuses:                                 # price again, on the shared buffers
+        model.split(control_status=s)._priced.clear()
     with ThreadPoolExecutor(3) as pool:
         again = list(pool.map(lambda s: model.allocate(pol, control_status=s), statuses[::-1] * 2))
     for a, b in zip(first[::-1] * 2, again):
