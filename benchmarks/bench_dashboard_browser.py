@@ -53,6 +53,8 @@ def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("--trials", type=int, default=100_000)
     ap.add_argument("--settle", type=float, default=6.0, help="seconds to let the warm-up run between clicks")
+    ap.add_argument("--practice", default="northgate-multisite",
+                    help="practice to choose in the page first (default: the largest example)")
     args = ap.parse_args()
     from playwright.sync_api import sync_playwright
 
@@ -93,6 +95,13 @@ def main() -> None:
 
             inside: list[float] = []
             in_page: list[float] = []
+            choose = page.locator(".widget-dropdown", has_text="Practice").locator("select")
+            if choose.input_value() != args.practice:
+                before = page.locator(COUNTER).get_attribute("data-update")
+                choose.select_option(args.practice)
+                page.wait_for_function(f"(old) => document.querySelector('{COUNTER}').dataset.update !== old",
+                                       arg=before, timeout=180_000)
+            print(f"practice: {args.practice}")
             boxes = page.locator(".widget-checkbox input[type=checkbox]")
             controls = []
             for i in range(12):
