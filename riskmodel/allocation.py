@@ -77,6 +77,7 @@ class EventTable:
     trials: int
     trial: np.ndarray             # int64 (events,)
     blocks: list[Block]
+    _joined_cache: dict = field(default_factory=dict, repr=False, compare=False)
 
     @property
     def size(self) -> int:
@@ -84,11 +85,10 @@ class EventTable:
 
     def _joined(self, name: str, part, dtype) -> np.ndarray:
         """``part(block)`` of every block, joined into one array over all events (once)."""
-        cache = self.__dict__.setdefault("_joined_cache", {})
-        if name not in cache:
-            cache[name] = (np.concatenate([part(b) for b in self.blocks]) if self.blocks
-                           else np.zeros(0, dtype))
-        return cache[name]
+        if name not in self._joined_cache:
+            self._joined_cache[name] = (np.concatenate([part(b) for b in self.blocks]) if self.blocks
+                                        else np.zeros(0, dtype))
+        return self._joined_cache[name]
 
     @property
     def risk(self) -> np.ndarray:
@@ -429,7 +429,7 @@ class ContractSplit:
         bi_blocks = [b for b in table.blocks if BI in b.comps]
         split.bi_index = idx
         split.bi_hours = np.concatenate([b.hours for b in bi_blocks]) if bi_blocks else np.zeros(0)
-        split.bi_rate = terms.cost_per_hour * _ratio(bi_left, bi_gross)
+        split.bi_rate = terms.cost_per_hour * _share(bi_left, bi_gross)
         return split
 
     def _finish(self, insurer_trial: np.ndarray, before_aggregate: np.ndarray, exhausted: np.ndarray,
@@ -476,7 +476,8 @@ class ContractSplit:
 
         A block's sum over its regular sections is kept with the block, so after a control toggle
         only the blocks of the risks it changed are summed again."""
-        for b, left, memo in zip(self.blocks, self.left, self.after_memos or [{}] * len(self.blocks)):
+        memos = self.after_memos or [{} for _ in self.blocks]
+        for b, left, memo in zip(self.blocks, self.left, memos):
             js = tuple(j for j, k in enumerate(b.comps) if regular[k])
             sl = slice(b.start, b.stop)
             if not js:
@@ -633,7 +634,7 @@ class ContractSplit:
 
         ag = None
         if (before_aggregate > limit).any():
-            ag = _ratio(_erode(work, trial, self.time, before_aggregate, limit), work)
+            ag = _share(_erode(work, trial, self.time, before_aggregate, limit), work)
             stages.append(ag)
         # the regular sections: what is left of each column after each stage, block by block
         # (cumulative factors over a block's slice stay small, so nothing event-sized is built)

@@ -392,7 +392,7 @@ class ScenarioModel:
                 by_risk, by_comp = np.zeros((R, self.trials)), np.zeros((K, self.trials))
                 for (losses, start), ch in zip(sc["parts"], self.store.chunks):
                     sl = slice(start, start + ch.n)
-                    accumulate(losses, ch.n, np.zeros(ch.n), by_risk[:, sl], by_comp[:, sl])
+                    accumulate(losses, ch.n, None, by_risk[:, sl], by_comp[:, sl])
                 sc["by_risk"], sc["by_component"] = by_risk, by_comp
             return sc["by_risk"], sc["by_component"]
 

@@ -280,10 +280,10 @@ def _sums(rl: RiskLosses, n: int) -> tuple[np.ndarray, np.ndarray, float, np.nda
     return rl.memo["sums"]
 
 
-def accumulate(losses: list[RiskLosses], n: int, total: np.ndarray, by_risk: np.ndarray | None = None,
+def accumulate(losses: list[RiskLosses], n: int, total: np.ndarray | None, by_risk: np.ndarray | None = None,
                by_comp: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
-    """Add a chunk's per-trial totals into preallocated views: ``total`` (n,) gets the yearly
-    loss, ``by_risk`` rows (risks, m) and ``by_comp`` rows (K, m), if given, the first ``m``
+    """Add a chunk's per-trial totals into preallocated views: ``total`` (n,), if given, gets the
+    yearly loss, ``by_risk`` rows (risks, m) and ``by_comp`` rows (K, m), if given, the first ``m``
     trials. Returns the sums over the chunk's trials by risk and by component.
 
     Risks are summed by component first (in risk order), then the components into ``total`` (in
@@ -305,7 +305,8 @@ def accumulate(losses: list[RiskLosses], n: int, total: np.ndarray, by_risk: np.
             else:
                 comp_rows[k] = pt[j].copy()
     for k in sorted(comp_rows):
-        total += comp_rows[k]
+        if total is not None:
+            total += comp_rows[k]
         if by_comp is not None:
             by_comp[k] += comp_rows[k][:by_comp.shape[1]]
     return risk_sum, comp_sum
