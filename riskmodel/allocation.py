@@ -272,10 +272,21 @@ def _ratio(num: np.ndarray, den: np.ndarray) -> np.ndarray:
 
 
 def _share(num: np.ndarray, den: np.ndarray, out: np.ndarray | None = None) -> np.ndarray:
-    """num / den for ``0 <= num <= den`` (what is left of an amount after a term), 0 where den
-    is 0: two passes, no mask, no temporaries (``out`` may be given)."""
-    out = np.maximum(den, np.finfo(np.float64).tiny, out=out)
-    return np.divide(num, out, out=out)
+    """The share ``num / den`` of an amount left after a term, always within [0, 1].
+
+    0 where ``den <= 0`` (nothing to share). Rounding can leave ``num`` a hair outside
+    ``[0, den]`` (or ``den`` a tiny negative after subtractions): the result is clipped, so a
+    share can never scale an amount up. (An unclipped share of a tiny negative over a clamped
+    denominator once put a 280-digit amount into the reports.) ``out`` may be ``den`` itself.
+    """
+    if out is None:
+        out = np.zeros(np.shape(den))
+        np.divide(num, den, out=out, where=den > 0)
+    else:
+        positive = den > 0
+        np.divide(num, den, out=out, where=positive)
+        out[~positive] = 0.0
+    return np.clip(out, 0.0, 1.0, out=out)
 
 
 class Scratch:
@@ -619,6 +630,9 @@ class ContractSplit:
             paid = _erode(val, t, self.time[idx], totals, sub)
             if paid is not val:
                 work[idx] -= val - paid
+                # what the sublimit took is at most what the event claimed: rounding must not
+                # leave a claim a hair below zero
+                np.maximum(work, 0.0, out=work)
                 if detail:
                     reasons["sublimit"][k] += val.sum() - paid.sum()
                 cols[k][1] = paid
