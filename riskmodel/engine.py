@@ -20,6 +20,7 @@ from . import __version__
 from .allocation import REASONS, Allocation, ContractSplit, EventTable, Scratch, Terms, allocate, combine
 from .components import COMPONENT_LABELS, COMPONENTS
 from .contracts import Contracts, load_contracts
+from .invariants import check_allocation, check_summary
 from .memory import keep_freed_memory
 from .metrics import (DEFAULT_THRESHOLDS, PERCENTILES, exceedance_curve, prob_exceed, summarize)
 from .policy import Policy
@@ -72,8 +73,16 @@ class SimulationResult:
         return self.allocation.per_trial[name]
 
     def summary(self, thresholds=DEFAULT_THRESHOLDS) -> dict:
-        """Everything a report or another tool needs, as plain JSON-ready values."""
+        """Everything a report or another tool needs, as plain JSON-ready values.
+
+        Raises
+        ------
+        InvariantError
+            If any split is impossible (see :mod:`riskmodel.invariants`): checked here, before
+            any JSON, report or review is produced from it.
+        """
         reg = self.register
+        where = f"results of {reg.path}"
         out: dict = {
             "trials": self.trials, "seed": self.seed, "version": __version__,
             "register": reg.path, "register_sha256": reg.sha256,
@@ -124,6 +133,8 @@ class SimulationResult:
                                          if insured else None)
             out["policy"] = policy_summary(self.policy)
             out["contracts"] = {"name": self.contracts.name, "source": self.contracts.source} if self.contracts else None
+            check_allocation(alloc, where)
+        check_summary(out, where)
         return out
 
 
