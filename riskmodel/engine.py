@@ -223,7 +223,8 @@ def simulate(register: Register, trials: int = DEFAULT_TRIALS, seed: int = DEFAU
                             by_risk[:, start:start + m] if m else None, by_comp[:, start:start + m] if m else None)
         alloc = None
         if terms is not None:
-            alloc = allocate(EventTable.from_losses(losses, n), terms, R, gross_per_trial=gross[start:start + n])
+            alloc = allocate(EventTable.from_losses(losses, n, draws.year_deny), terms, R,
+                             gross_per_trial=gross[start:start + n])
         return rs, cs, alloc
 
     risk_sum = np.zeros(R)
@@ -355,7 +356,8 @@ class ScenarioModel:
         sc = self._scenario({**self.register.control_status, **(control_status or {})})
         with self._lock:
             if sc["table"] is None:
-                sc["table"] = EventTable.from_chunks(sc["parts"], self.trials)
+                sc["table"] = EventTable.from_chunks(
+                    sc["parts"], self.trials, np.concatenate([ch.year_deny for ch in self.store.chunks]))
         by_risk, by_comp = self._detail(sc)
         return sc["table"], by_risk, by_comp
 
@@ -386,7 +388,7 @@ class ScenarioModel:
         def one(ch):
             losses = realise(self.plan, ch, vec, cost, self._memo)
             sums = accumulate(losses, ch.n, gross[ch.start:ch.start + ch.n])
-            return (losses, ch.start), EventTable.from_losses(losses, ch.n), sums
+            return (losses, ch.start), EventTable.from_losses(losses, ch.n, ch.year_deny), sums
 
         with self._pool(threads) as pool:
             done = list(pool.map(one, self.store.chunks))
