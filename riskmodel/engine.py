@@ -22,7 +22,8 @@ from .components import COMPONENT_LABELS, COMPONENTS
 from .contracts import Contracts, load_contracts
 from .invariants import check_allocation, check_summary
 from .memory import keep_freed_memory
-from .metrics import (DEFAULT_THRESHOLDS, PERCENTILES, exceedance_curve, prob_exceed, summarize)
+from .metrics import (DEFAULT_THRESHOLDS, PERCENTILES, event_year_stats, exceedance_curve, prob_exceed,
+                      quantile_se, summarize)
 from .policy import Policy
 from .register import Register
 from .simulation import (Plan, accumulate, chunks, default_threads, depends_on, draw_all, draw_chunk,
@@ -100,8 +101,8 @@ class SimulationResult:
         by_risk = []
         for i, r in enumerate(reg.risks):
             row = {"risk_id": r.risk_id, "title": r.title, "category": r.category,
-                   "system_owner": r.system_owner, "mean": float(self.risk_mean[i]),
-                   "p99": float(np.quantile(self.by_risk[i], 0.99)) if d else 0.0,
+                   "system_owner": r.system_owner,
+                   **risk_profile(self.risk_mean[i], self.by_risk[i] if d else None),
                    "share_of_mean": float(self.risk_mean[i] / self.gross.mean()) if self.gross.mean() > 0 else 0.0}
             if alloc is not None:
                 for p in ("contract", "insurer", "retained"):
@@ -136,6 +137,22 @@ class SimulationResult:
             check_allocation(alloc, where)
         check_summary(out, where)
         return out
+
+
+def risk_profile(mean: float, per_trial: np.ndarray | None) -> dict:
+    """One risk's figures: the expected annual loss over all trials (``mean``) and, from its
+    per-trial annual losses, the chance of a year with a loss from it (``prob_event``), the cost
+    of such a year (``cost_if_event_p50``, ``cost_if_event_p90``) and the 1-in-100 year (``p99``
+    with ``p99_se``). A risk rarer than 1 in 100 years has ``p99`` 0: the cost-if-event figures
+    are the ones to show for it."""
+    out = {"mean": float(mean)}
+    if per_trial is None or per_trial.size == 0:
+        return {**out, "prob_event": 0.0, "cost_if_event_p50": 0.0, "cost_if_event_p90": 0.0,
+                "p99": 0.0, "p99_se": 0.0}
+    out.update(event_year_stats(per_trial))
+    out["p99"] = float(np.quantile(per_trial, 0.99))
+    out["p99_se"] = quantile_se(per_trial, 0.99)
+    return out
 
 
 def policy_summary(policy: Policy | None) -> dict | None:
@@ -364,6 +381,16 @@ class ScenarioModel:
     def by_risk(self, control_status: dict[str, bool] | None = None) -> np.ndarray:
         """Per-trial gross loss by risk (risks, trials) of a control scenario."""
         return self._detail(self._scenario({**self.register.control_status, **(control_status or {})}))[0]
+
+    def risk_profiles(self, control_status: dict[str, bool] | None = None) -> list[dict]:
+        """Per risk (register order): ``risk_id`` and the figures of :func:`risk_profile`
+        (``mean``, ``prob_event``, ``cost_if_event_p50``, ``cost_if_event_p90``, ``p99``,
+        ``p99_se``) under a control scenario."""
+        sc = self._scenario({**self.register.control_status, **(control_status or {})})
+        by_risk, _ = self._detail(sc)
+        means = sc["risk_sum"] / self.trials
+        return [{"risk_id": r.risk_id, **risk_profile(means[i], by_risk[i])}
+                for i, r in enumerate(self.register.risks)]
 
     def risk_means(self, control_status: dict[str, bool] | None = None) -> np.ndarray:
         """Expected annual gross loss by risk (risks,) of a control scenario (no per-trial matrix)."""

@@ -267,3 +267,25 @@ def test_warranty_denial_declines_a_policy_years_claims_together(make_register):
     np.testing.assert_allclose(ins[claimed][~declined], paid_in_full[claimed][~declined], rtol=1e-12)
     p, m = declined.mean(), claimed.sum()
     within(p, 0.3, math.sqrt(0.3 * 0.7 / m))
+
+
+def test_by_risk_gives_the_chance_and_cost_of_a_year_it_happens(make_register):
+    """A rare risk (0.004 a year) has a 1-in-100 year of £0 but a real cost when it happens:
+    prob_event = 1 - exp(-rate) (closed form, within its binomial error), and the cost of such a
+    year is at least one event's cost. The scenario model gives the same figures as the engine."""
+    reg = load_register(make_register([risk("RARE", events_per_year=0.004),
+                                       risk("OFTEN", events_per_year=2.0)]))
+    res = simulate(reg, 200_000, seed=31)
+    rows = {r["risk_id"]: r for r in res.summary()["by_risk"]}
+    for rid, rate in (("RARE", 0.004), ("OFTEN", 2.0)):
+        p = 1 - math.exp(-rate)
+        within(rows[rid]["prob_event"], p, math.sqrt(p * (1 - p) / res.trials))
+    rare = rows["RARE"]
+    assert rare["p99"] == 0.0 and rare["cost_if_event_p50"] > 1000 and rare["cost_if_event_p90"] > rare["cost_if_event_p50"]
+    # one event (nearly always, at this rate): the median year's cost is the severity's median
+    dist = reg.risks[0].components[0].dist
+    assert abs(math.log(rare["cost_if_event_p50"] / math.exp(dist.mu))) < 0.15
+    model = ScenarioModel(reg, 200_000, seed=31, show_progress=False)
+    for prof in model.risk_profiles():
+        for key in ("mean", "prob_event", "cost_if_event_p50", "cost_if_event_p90", "p99"):
+            assert prof[key] == rows[prof["risk_id"]][key], key
