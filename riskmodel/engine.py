@@ -254,6 +254,8 @@ def simulate(register: Register, trials: int = DEFAULT_TRIALS, seed: int = DEFAU
             if alloc is not None:
                 allocs.append(alloc)
     allocation = combine(allocs) if allocs else None
+    if allocation is not None:
+        check_allocation(allocation, f"simulation of {register.path}")
     return SimulationResult(register, trials, seed, gross, by_risk, by_comp, risk_sum / trials,
                             comp_sum / trials, allocation, policy, contracts, status)
 
@@ -483,7 +485,9 @@ class ScenarioModel:
         contracts = contracts or self.default_contracts
         split = self.split(contracts, status)
         terms = Terms.compile(self.register, contracts, policy, status)
-        return split.apply(policy, terms.excluded, terms.warranty, detail=detail, with_reasons=with_reasons)
+        alloc = split.apply(policy, terms.excluded, terms.warranty, detail=detail, with_reasons=with_reasons)
+        check_allocation(alloc, f"pricing of {self.register.path}")
+        return alloc
 
     def result(self, policy: Policy | None = None, contracts: Contracts | None = None,
                control_status: dict[str, bool] | None = None) -> SimulationResult:
