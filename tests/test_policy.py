@@ -4,6 +4,7 @@ from __future__ import annotations
 import json
 import math
 
+import numpy as np
 import pytest
 
 from riskmodel import InputError, load_contracts, load_policy, load_register, simulate
@@ -197,3 +198,23 @@ def test_riverside_ships_uninsured_and_is_priced_as_such():
     assert s["insurer"]["mean"] == 0 and s["prob_aggregate_exhausted"] is None
     assert s["policy"]["insured"] is False and s["policy"]["aggregate_limit"] == 0
     assert s["limit_for_1_in_100"] is None
+
+
+# -- business interruption: the worked example of registers/README.md ----------------------------
+
+@pytest.mark.parametrize("hours,mode,paid_hours", [(1_000, "beyond", 712), (1_000, "qualifying", 720),
+                                                   (6, "beyond", 0), (6, "qualifying", 0)])
+def test_bi_waiting_and_indemnity_worked_example(make_register, hours, mode, paid_hours):
+    from riskmodel import Contracts
+
+    rows = [{"risk_id": "R1", "title": "Long outage", "category": "ransomware", "system_owner": "practice",
+             "events_per_year": 2.0, "incident_response_low": "", "incident_response_high": "",
+             "downtime_hours_low": hours * 0.9999, "downtime_hours_high": hours * 1.0001}]
+    reg = load_register(make_register(rows))
+    rate = reg.practice.interruption_cost_per_hour
+    pol = Policy(aggregate_limit=math.inf, waiting_period_hours=8, indemnity_period_hours=720,
+                 waiting_period_mode=mode)
+    res = simulate(reg, 2_000, seed=5, policy=pol, contracts=Contracts({}))
+    events = np.round(res.gross / (rate * hours))
+    assert events.sum() > 1_000
+    np.testing.assert_allclose(res.payer("insurer"), events * rate * paid_hours, rtol=1e-9, atol=1e-6)
