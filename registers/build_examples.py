@@ -3,7 +3,7 @@
 Run ``python registers/build_examples.py`` after editing the risks below; it rewrites the
 registers (CSV, and .xlsx for the multi-site practice) for quarters 2026Q3 and 2026Q4. The
 numbers are assumptions for illustration; where they rest on a published figure, the row's
-``notes`` cite ``shared/domain.md``.
+``notes`` cite its public source (listed in ``docs/sources.md``).
 """
 from __future__ import annotations
 
@@ -43,14 +43,14 @@ def base_risks(scale: float, mfa: str, extra: bool) -> list[dict]:
              regulatory_fine_low=5000, regulatory_fine_high=40000, regulatory_fine_prob=0.02,
              liability_low=2000, liability_high=50000, liability_prob=0.1,
              controls=f"{mfa}; offline_backups; patching; endpoint_protection (planned); business_continuity_plan",
-             notes="Malware and ransomware were 51% of UK cyber claims in 2024 (ABI, shared/domain.md)"),
+             notes="Malware and ransomware were 51% of UK cyber claims in 2024 (ABI 2025)"),
         dict(risk_id="R02", title="Phishing and account compromise of NHSmail", category="phishing_bec",
              system_owner="nhs", asset="NHSmail", owner="Practice manager", events_per_year=f(1.5),
              incident_response_low=300, incident_response_high=5000,
              notification_low=200, notification_high=4000, notification_prob=0.3,
              crime_low=1000, crime_high=30000, crime_prob=0.05,
              controls=f"{mfa}; phishing_training",
-             notes="Phishing in 85% of breaches (CSBS 2025, shared/domain.md)"),
+             notes="Phishing in 85% of breaches (CSBS 2025)"),
         dict(risk_id="R03", title="Misdirected email or letter with patient data", category="misdirected_disclosure",
              system_owner="practice", asset="Correspondence", owner="Caldicott guardian",
              events_low=f(2), events_high=f(8),
@@ -60,7 +60,7 @@ def base_risks(scale: float, mfa: str, extra: bool) -> list[dict]:
              regulatory_fine_low=5000, regulatory_fine_high=40000, regulatory_fine_prob=0.005,
              liability_low=500, liability_high=10000, liability_prob=0.05,
              controls="misdirected_email_checks",
-             notes="Commonest ICO incident type (16%); a GP practice was fined £40,000 in 2016 (shared/domain.md)"),
+             notes="Commonest ICO incident type (16%); a GP practice was fined £40,000 in 2016 (ICO 2023; ICO penalty 2016)"),
         dict(risk_id="R04", title="Lost or stolen laptop or USB stick", category="lost_stolen_device",
              system_owner="practice", asset="Laptops, removable media", owner="IT lead", events_per_year=f(0.3),
              incident_response_low=300, incident_response_high=5000,
@@ -71,21 +71,21 @@ def base_risks(scale: float, mfa: str, extra: bool) -> list[dict]:
         dict(risk_id="R05", title="Staff browsing records without a clinical reason", category="insider_misuse",
              system_owner="nhs", asset="Clinical system", owner="Caldicott guardian", likelihood=3, impact=3,
              controls="access_reviews (planned)",
-             notes="Unauthorised access was the top health incident type (18.7%, ICO 2023, shared/domain.md)"),
+             notes="Unauthorised access was the top health incident type (18.7%, ICO 2023)"),
         dict(risk_id="R06", title="Clinical system supplier outage", category="supplier_outage",
              system_owner="supplier", asset="Clinical system, NHS 111 links", owner="Practice manager",
              events_low=0.05, events_high=0.5,
              downtime_hours_low=8, downtime_hours_high=120,
              incident_response_low=500, incident_response_high=5000, incident_response_prob=0.5,
              controls="business_continuity_plan", common_shock="yes", shock_multiplier=2,
-             notes="Supplier events hit many practices at once: Adastra 2022, Synnovis 2024 (shared/domain.md)"),
+             notes="Supplier events hit many practices at once: Adastra 2022, Synnovis 2024 (Advanced 2022; HSJ and Synnovis 2024)"),
         dict(risk_id="R07", title="Website or contact form compromise", category="website_compromise",
              system_owner="practice", asset="Website, contact form", owner="Practice manager", events_per_year=f(0.2),
              incident_response_low=500, incident_response_high=8000,
              data_restoration_low=300, data_restoration_high=5000, data_restoration_prob=0.7,
              notification_low=200, notification_high=6000, notification_prob=0.3,
              liability_low=1000, liability_high=20000, liability_prob=0.05,
-             controls="website_hardening (planned); patching", notes="Practice-funded system (shared/domain.md)"),
+             controls="website_hardening (planned); patching", notes="Practice-funded system (NHS England GP IT operating model, appendix H)"),
         dict(risk_id="R08", title="Telephony fraud (hacked phone system)", category="telephony_fraud",
              system_owner="practice", asset="Telephony", owner="Practice manager", events_per_year=f(0.15),
              crime_low=500, crime_high=20000 if extra else 30000,
@@ -100,7 +100,7 @@ def base_risks(scale: float, mfa: str, extra: bool) -> list[dict]:
              system_owner="nhs", asset="HSCN, clinical system", owner="ICB", events_low=0.01, events_high=0.05,
              incident_response_low=2000, incident_response_high=30000,
              downtime_hours_low=24, downtime_hours_high=300,
-             tags="state_backed", notes="WannaCry (2017) hit 595 GP practices; war exclusion LMA5567 (shared/domain.md)"),
+             tags="state_backed", notes="WannaCry (2017) hit 595 GP practices; war exclusion LMA5567 (NAO 2017; Lloyd's Market Association)"),
         dict(risk_id="R11", title="Patient app or NHS login account takeover", category="other",
              system_owner="supplier", asset="Patient app", owner="Practice manager", likelihood=2,
              incident_response_low=200, incident_response_high=3000,
@@ -114,7 +114,7 @@ def base_risks(scale: float, mfa: str, extra: bool) -> list[dict]:
             incident_response_low=1000, incident_response_high=10000,
             notification_low=500, notification_high=5000,
             liability_low=2000, liability_high=40000, liability_prob=0.2,
-            notes="Practice-funded payroll and HR (shared/domain.md); added 2026Q4"))
+            notes="Practice-funded payroll and HR (NHS England GP IT operating model, appendix H); added 2026Q4"))
     for r in risks:
         r.setdefault("review_date", "2026-12-01")
         r.setdefault("status", "open")

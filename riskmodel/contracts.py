@@ -1,6 +1,6 @@
 """Contract cover: what NHS central services or a supplier bear, by system owner.
 
-The shipped default (``riskmodel/data/contracts.toml``) follows shared/domain.md; a practice's
+The shipped default (``riskmodel/data/contracts.toml``) follows docs/sources.md; a practice's
 ``contracts.toml`` beside its register replaces the owners it names.
 """
 from __future__ import annotations

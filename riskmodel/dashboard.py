@@ -160,7 +160,7 @@ class Dashboard:
             widget.observe(self._on_change, names="value")
 
         terms = w.VBox([w.HTML("<b>Policy terms</b>"), self.aggregate_limit, self.excess, self.waiting_period,
-                        w.HTML("<b>Sections</b> (sublimit 0 = none)"), self._sections_box])
+                        w.HTML("<b>Sections</b>: covered, and annual sublimit in £ (0 = no sublimit)"), self._sections_box])
         side = w.VBox([self.practice, self.quarter, w.HTML("<b>Controls in place</b>"), self._controls_box,
                        terms], layout=w.Layout(width="470px", flex="0 0 470px"))
         main = w.VBox([self.view], layout=w.Layout(flex="1 1 auto"))
@@ -217,6 +217,8 @@ class Dashboard:
                 cov = w.Checkbox(value=s.covered, indent=False, description=COMPONENT_LABELS[c],
                                  layout=w.Layout(width="210px"))
                 sub = w.BoundedFloatText(value=s.sublimit or 0, min=0, max=1e9, step=5_000,
+                                         tooltip="Annual sublimit (£); 0 = no sublimit. Untick the "
+                                                 "section for no cover.",
                                          layout=w.Layout(width="120px"))
                 cov.observe(self._on_change, names="value")
                 sub.observe(self._on_change, names="value")
@@ -250,7 +252,13 @@ class Dashboard:
         return {name: bool(box.value) for name, box in self.controls.items()}
 
     def policy(self) -> Policy:
-        """The practice's policy with the terms set in the widgets."""
+        """The practice's policy with the terms set in the widgets.
+
+        A policy limit of 0 in the widget means no cover (``cover=False``, as for an uninsured
+        practice); any positive limit insures, even a practice whose file says
+        ``insured = false``. A sublimit of 0 means no sublimit (``None``); a section without
+        cover is unticked. (An unlimited limit shows as the widget's maximum, £1bn.)
+        """
         base = self.scenario().policy
         sections = {}
         for c in COMPONENTS:
@@ -258,7 +266,8 @@ class Dashboard:
             sub = float(self.sublimits[c].value)
             sections[c] = Section(covered=bool(self.sections[c].value), sublimit=sub if sub > 0 else None,
                                   excess=old.excess)
-        return base.with_terms(aggregate_limit=float(self.aggregate_limit.value), excess=float(self.excess.value),
+        limit = float(self.aggregate_limit.value)
+        return base.with_terms(aggregate_limit=limit, cover=limit > 0, excess=float(self.excess.value),
                                waiting_period_hours=float(self.waiting_period.value), sections=sections)
 
     # -- pricing and display -----------------------------------------------------------------

@@ -156,10 +156,19 @@ def risk_profile(mean: float, per_trial: np.ndarray | None) -> dict:
 
 
 def policy_summary(policy: Policy | None) -> dict | None:
+    """The policy's terms as JSON-ready values (``json.dumps(..., allow_nan=False)`` works).
+
+    ``insured`` is :attr:`Policy.insured` (whether the policy can pay anything).
+    ``aggregate_limit`` is a number, or the string ``"unlimited"`` for an unlimited limit (never
+    ``Infinity``); it is 0 when cover is switched off (``insured = false``), so that code reading
+    ``aggregate_limit > 0`` as "insured" stays right. ``None`` for no policy at all.
+    """
     if policy is None:
         return None
+    limit = ("unlimited" if policy.unlimited else policy.aggregate_limit) if policy.cover else 0.0
     return {"name": policy.name, "insurer": policy.insurer, "premium": policy.premium,
-            "aggregate_limit": policy.aggregate_limit, "excess": policy.excess,
+            "insured": policy.insured,
+            "aggregate_limit": limit, "excess": policy.excess,
             "limit_any_one_claim": policy.limit_any_one_claim, "coinsurance": policy.coinsurance,
             "waiting_period_hours": policy.waiting_period_hours,
             "waiting_period_mode": policy.waiting_period_mode,

@@ -5,7 +5,10 @@ import math
 
 
 def money(x: float | None) -> str:
-    """``12345.6`` -> ``'£12,346'``; negatives as ``'-£1,200'``; ``None`` as ``'—'``."""
+    """``12345.6`` -> ``'£12,346'``; negatives as ``'-£1,200'``; ``None`` as ``'—'``; an unlimited
+    amount (``math.inf`` or the JSON string ``"unlimited"``) as ``'unlimited'``."""
+    if x == math.inf or x == "unlimited":
+        return "unlimited"
     if x is None or (isinstance(x, float) and math.isnan(x)):
         return "—"
     sign = "-" if x < 0 else ""

@@ -10,7 +10,7 @@ def keep_freed_memory() -> bool:
 
     The engine and re-pricing allocate event-sized arrays all the time; with glibc's defaults
     each one is a fresh mapping whose pages the kernel must fault in and zero (about 2 µs a page
-    on the project's machines, shared/performance.md), a large share of the work. Raising the
+    on the project's machines), a large share of the work. Raising the
     mmap and trim thresholds (``mallopt``) keeps freed memory in the process for reuse. Called
     once by :func:`riskmodel.simulate`, :class:`ScenarioModel` and the dashboard; a no-op where
     glibc is not the allocator. Peak memory is unchanged; memory is returned at exit. Also turns

@@ -1,51 +1,126 @@
 """Cyber insurance policy schedules (``policy.toml``): sections, limits, excess, exclusions.
 
 See ``registers/README.md`` for the format with a filled example. Defaults: every section is
-covered except regulatory fines (their insurability in England is doubtful, shared/domain.md)
-and betterment; business interruption has an 8-hour waiting period ("typically eight hours",
-CFC, shared/domain.md) that pays only the hours beyond it.
+covered except regulatory fines (insuring penal fines is generally unenforceable in England and
+the insurability of ICO fines is contested; see docs/sources.md) and betterment.
+
+No cover is always explicit: no policy file, ``insured = false`` in ``policy.toml``, or
+``Policy()`` without an aggregate limit. An aggregate limit of 0 is refused as ambiguous (it
+used to mean "uninsured"); ``aggregate_limit = "unlimited"`` is stored as ``math.inf``. A
+sublimit is a positive number or absent (no sublimit): a section with no cover is
+``covered = false``, never ``sublimit = 0``.
+
+Business interruption is paid on hours down × the practice's cost per hour. The indemnity
+period runs from the start of the outage (the market convention) and caps the hours counted;
+the waiting period (a time excess, "typically eight hours", CFC) then applies:
+
+- ``"beyond"`` (default): pays the hours after the waiting period and within the indemnity
+  period, ``max(min(h, indemnity) - waiting, 0)``: at most indemnity − waiting hours for one
+  event.
+- ``"qualifying"``: once the outage lasts longer than the waiting period, pays from hour 0 up to
+  the indemnity period, ``min(h, indemnity)`` if ``h > waiting`` else 0.
+
+With an 8-hour waiting period and a 720-hour indemnity period a 1,000-hour outage pays 712 hours
+("beyond") or 720 hours ("qualifying"); a 6-hour outage pays nothing in either mode; a 20-hour
+outage pays 12 or 20 hours. The waiting period replaces the per-claim excess for business
+interruption unless the section sets its own excess.
 """
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 from .components import BUSINESS_INTERRUPTION, COMPONENTS
 from .errors import ProblemLog
-from .tomlfile import check_keys, read_toml, take_number
+from .parsing import parse_number
+from .tomlfile import check_keys, read_toml, take_bool, take_number
 
 NOT_COVERED_BY_DEFAULT = ("regulatory_fine", "betterment")
 DEFAULT_WAITING_PERIOD_HOURS = 8.0
 WAITING_MODES = ("beyond", "qualifying")
 #: Risk tags that the war / state-backed exclusion applies to.
 WAR_TAGS = ("state_backed", "war")
+#: How an unlimited aggregate limit is written in policy.toml and in JSON summaries.
+UNLIMITED = "unlimited"
 
-_TOP = {"name", "insurer", "period_start", "premium", "aggregate_limit", "excess",
+_TOP = {"name", "insurer", "period_start", "premium", "insured", "aggregate_limit", "excess",
         "limit_any_one_claim", "coinsurance", "sections", "requires_controls",
         "warranty_denial_probability", "war_exclusion", "unencrypted_device_exclusion", "notes",
         "illustrative"}
 _SECTION = {"covered", "sublimit", "excess"}
 _BI = _SECTION | {"waiting_period_hours", "waiting_period_mode", "indemnity_period_hours"}
+_NO_COVER_HINT = ("write `insured = false` for no cyber insurance, or a positive limit such as "
+                  "`aggregate_limit = 50000` or `aggregate_limit = \"unlimited\"`")
+_SUBLIMIT_HINT = ("a section with no cover is `covered = false`; omit sublimit for no sublimit, "
+                  "or give a positive amount")
 
 
 @dataclass(frozen=True)
 class Section:
-    """One section of cover for a loss component."""
+    """One section of cover for a loss component.
+
+    Parameters
+    ----------
+    covered : bool
+        Whether the policy pays for this component at all.
+    sublimit : float or None
+        Annual sublimit in pounds (it erodes the aggregate limit); ``None`` for no sublimit.
+        Must be positive: 0 is refused as ambiguous (no cover is ``covered=False``).
+    excess : float or None
+        The section's own per-claim excess instead of the policy's; ``None`` for the policy's.
+
+    Raises
+    ------
+    ValueError
+        A sublimit of 0 or less, or a negative excess.
+    """
 
     covered: bool = True
     sublimit: float | None = None
     excess: float | None = None
 
+    def __post_init__(self) -> None:
+        if self.sublimit is not None and not self.sublimit > 0:
+            raise ValueError(f"sublimit must be positive or None, got {self.sublimit!r}: a section with "
+                             "no cover is covered=False; sublimit=None means no sublimit")
+        if self.excess is not None and not self.excess >= 0:
+            raise ValueError(f"a section's excess must be at least 0 or None, got {self.excess!r}")
+
 
 @dataclass(frozen=True)
 class Policy:
-    """A cyber policy schedule. Money in pounds; ``excess`` is per claim (per event)."""
+    """A cyber policy schedule. Money in pounds; ``excess`` is per claim (per event).
+
+    Parameters
+    ----------
+    aggregate_limit : float or None
+        Annual limit for all sections together: a positive number, or ``math.inf`` for unlimited.
+        ``None`` (the default) means no cover: ``Policy()`` is "no cyber insurance". 0 is
+        refused as ambiguous: pass ``cover=False`` (or leave the limit out) for no cover. After
+        construction it is always a float (0.0 for a policy without cover and without a limit).
+    cover : bool or None
+        ``False``: the practice has no cyber insurance (``insured = false`` in policy.toml); the
+        other terms are kept for display but nothing is paid. ``True``: insured, which needs a
+        positive or infinite ``aggregate_limit``. ``None`` (default): insured exactly when an
+        aggregate limit is given. After construction it is always a bool.
+    waiting_period_hours, waiting_period_mode, indemnity_period_hours
+        Business interruption: see the module docstring for exactly what each mode pays (at
+        most ``indemnity_period_hours - waiting_period_hours`` for one event in ``"beyond"``
+        mode, ``indemnity_period_hours`` in ``"qualifying"`` mode).
+
+    Raises
+    ------
+    ValueError
+        An aggregate limit of 0 with cover not switched off, ``cover=True`` without a limit,
+        negative or NaN money, coinsurance outside [0, 1], an unknown waiting-period mode.
+    """
 
     name: str = "Cyber policy"
     insurer: str = ""
     period_start: str = ""
     premium: float = 0.0
-    aggregate_limit: float = 0.0
+    aggregate_limit: float | None = None
     excess: float = 0.0
     limit_any_one_claim: float | None = None
     coinsurance: float = 0.0
@@ -57,11 +132,24 @@ class Policy:
     warranty_denial_probability: float = 1.0
     war_exclusion: bool = True
     unencrypted_device_exclusion: bool = True
+    cover: bool | None = None
     source: str = ""
 
     def __post_init__(self) -> None:
-        if self.aggregate_limit < 0 or self.excess < 0 or self.premium < 0:
-            raise ValueError("limits, excess and premium must be at least 0")
+        limit, cover = self.aggregate_limit, self.cover
+        if limit is not None and not limit >= 0:          # also catches NaN
+            raise ValueError(f"aggregate_limit must be positive or math.inf, got {limit!r}")
+        if cover is None:
+            if limit == 0:
+                raise ValueError("aggregate_limit=0 is ambiguous: pass cover=False (or no aggregate_limit) "
+                                 "for no cyber insurance, or a positive limit or math.inf")
+            cover = limit is not None
+        elif cover and (limit is None or limit == 0):
+            raise ValueError(f"cover=True needs a positive aggregate_limit or math.inf, got {limit!r}")
+        object.__setattr__(self, "cover", bool(cover))
+        object.__setattr__(self, "aggregate_limit", 0.0 if limit is None else float(limit))
+        if not (self.excess >= 0 and self.premium >= 0):
+            raise ValueError("excess and premium must be at least 0")
         if not 0 <= self.coinsurance <= 1:
             raise ValueError("coinsurance must be between 0 and 1")
         if self.waiting_period_mode not in WAITING_MODES:
@@ -84,17 +172,27 @@ class Policy:
         return replace(self, sections=sections)
 
     @property
-    def insured(self) -> bool:
-        return self.aggregate_limit > 0 and any(s.covered for s in self.sections.values())
+    def unlimited(self) -> bool:
+        """True when the aggregate limit is unlimited (``math.inf``)."""
+        return math.isinf(self.aggregate_limit)
 
+    @property
+    def insured(self) -> bool:
+        """True when the policy can pay anything: cover is on, the limit is positive and at
+        least one section is covered."""
+        return self.cover and self.aggregate_limit > 0 and any(s.covered for s in self.sections.values())
 
 def load_policy(path: str | Path, known_controls: set[str] | None = None) -> Policy:
     """Read and validate a policy schedule.
 
+    ``insured = false`` reads as a policy without cover (the other terms are then optional).
+    Otherwise ``aggregate_limit`` is required: a positive number or ``"unlimited"``.
+
     Raises
     ------
     InputError
-        Located problems: unknown sections or keys, negative or non-numeric money, bad modes.
+        Located problems: unknown sections or keys, negative or non-numeric money, an aggregate
+        limit of 0 or a sublimit of 0 (ambiguous), text where true/false belongs, bad modes.
     """
     data = read_toml(path, "policy")
     log = ProblemLog(str(path))
@@ -103,18 +201,16 @@ def load_policy(path: str | Path, known_controls: set[str] | None = None) -> Pol
     for key in ("name", "insurer", "period_start"):
         if key in data:
             kw[key] = str(data[key])
+    cover = take_bool(log, data, "insured", True)
+    kw["cover"] = cover
     kw["premium"] = take_number(log, data, "premium", 0.0)
-    kw["aggregate_limit"] = take_number(log, data, "aggregate_limit", 0.0, required=True)
+    kw["aggregate_limit"] = _take_aggregate_limit(log, data, cover)
     kw["excess"] = take_number(log, data, "excess", 0.0)
     kw["limit_any_one_claim"] = take_number(log, data, "limit_any_one_claim", None)
     kw["coinsurance"] = take_number(log, data, "coinsurance", 0.0, high=1.0)
     kw["warranty_denial_probability"] = take_number(log, data, "warranty_denial_probability", 1.0, high=1.0)
     for key in ("war_exclusion", "unencrypted_device_exclusion"):
-        if key in data:
-            if not isinstance(data[key], bool):
-                log.error(None, key, data[key], "expected true or false")
-            else:
-                kw[key] = data[key]
+        kw[key] = take_bool(log, data, key, True)
     req = data.get("requires_controls", [])
     if not isinstance(req, list) or not all(isinstance(x, str) for x in req):
         log.error(None, "requires_controls", req, 'expected a list of control names, e.g. ["mfa", "offline_backups"]')
@@ -138,12 +234,12 @@ def load_policy(path: str | Path, known_controls: set[str] | None = None) -> Pol
             log.error(None, f"sections.{comp}", sec, "expected a table with covered = true/false")
             continue
         check_keys(log, sec, _BI if comp == BUSINESS_INTERRUPTION else _SECTION, prefix)
-        covered = sec.get("covered", comp not in NOT_COVERED_BY_DEFAULT)
-        if not isinstance(covered, bool):
-            log.error(None, f"{prefix}covered", covered, "expected true or false")
-            covered = False
-        sections[comp] = Section(covered, take_number(log, sec, "sublimit", None, prefix=prefix),
-                                 take_number(log, sec, "excess", None, prefix=prefix))
+        covered = take_bool(log, sec, "covered", comp not in NOT_COVERED_BY_DEFAULT, prefix=prefix)
+        sublimit = take_number(log, sec, "sublimit", None, prefix=prefix)
+        if sublimit == 0:
+            log.error(None, f"{prefix}sublimit", sec["sublimit"], _SUBLIMIT_HINT)
+            sublimit = None
+        sections[comp] = Section(covered, sublimit, take_number(log, sec, "excess", None, prefix=prefix))
         if comp == BUSINESS_INTERRUPTION:
             kw["waiting_period_hours"] = take_number(log, sec, "waiting_period_hours",
                                                      DEFAULT_WAITING_PERIOD_HOURS, prefix=prefix)
@@ -155,3 +251,27 @@ def load_policy(path: str | Path, known_controls: set[str] | None = None) -> Pol
                 kw["waiting_period_mode"] = mode
     log.raise_if_errors()
     return Policy(sections=sections, **kw)
+
+
+def _take_aggregate_limit(log: ProblemLog, data: dict, cover: bool) -> float | None:
+    """``aggregate_limit``: a positive number or ``"unlimited"`` (``math.inf``); required and
+    non-zero unless ``insured = false``. ``None`` when absent (or invalid, after logging)."""
+    key = "aggregate_limit"
+    value = data.get(key)
+    if isinstance(value, str) and value.strip().lower() == UNLIMITED:
+        return math.inf
+    if key not in data:
+        if cover:
+            log.error(None, key, None, f"missing key '{key}'; {_NO_COVER_HINT}")
+        return None
+    try:
+        limit = parse_number(value)
+    except (ValueError, TypeError):
+        log.error(None, key, value, f'expected a positive number or "{UNLIMITED}"; {_NO_COVER_HINT}')
+        return None
+    if limit < 0 or (limit == 0 and cover):
+        what = "an aggregate limit of 0 is ambiguous (it no longer means uninsured)" if limit == 0 \
+            else "expected a positive number"
+        log.error(None, key, value, f"{what}; {_NO_COVER_HINT}")
+        return None
+    return limit

@@ -7,7 +7,7 @@ from pathlib import Path
 from .errors import ProblemLog
 from .tomlfile import check_keys, read_toml, take_number
 
-#: Defaults for a bare register, for an average English practice (shared/domain.md: 10,101
+#: Defaults for a bare register, for an average English practice (docs/sources.md: 10,101
 #: patients per practice in June 2024; about 2.37 FTE staff per 1,000 patients; £163.65 per
 #: patient in 2021/22). The interruption cost per hour is an assumption: extra cost of working
 #: (locums, overtime, catch-up clinics) rather than lost capitation income.

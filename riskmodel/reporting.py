@@ -250,7 +250,7 @@ class QuarterlyReport:
             "- Each event is split in order: NHS or supplier contract cover, then the policy (exclusions, excess "
             "or waiting period, claim limit, sublimits and the aggregate limit in the order events fall, "
             "coinsurance), then the practice.",
-            "- Sources for defaults: shared/domain.md (NHS GP IT operating model, LMC guidance, NHS Resolution, "
+            "- Sources for defaults: docs/sources.md (NHS GP IT operating model, LMC guidance, NHS Resolution, "
             "ICO, CSBS, ABI); numbers without a source are labelled assumptions in the data files.",
         ])
 

@@ -40,7 +40,7 @@ def load_quarter(quarter_dir: str | Path) -> list[dict]:
 
 
 #: Limits commonly offered to small firms (ABI: SME limits "generally £100k-£5m"; entry-level
-#: £50k policies exist, shared/domain.md). A suggested limit is the smallest of these that covers
+#: £50k policies exist; docs/sources.md). A suggested limit is the smallest of these that covers
 #: the amount, else the amount rounded up to two significant figures.
 STANDARD_LIMITS = (50_000, 100_000, 250_000, 500_000, 1_000_000, 2_000_000, 5_000_000)
 

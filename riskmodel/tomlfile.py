@@ -54,6 +54,22 @@ def take_number(log: ProblemLog, data: dict, key: str, default: float | None = N
     return x
 
 
+def take_bool(log: ProblemLog, data: dict, key: str, default: bool, *, prefix: str = "") -> bool:
+    """Read ``data[key]`` as a TOML boolean, logging a located problem otherwise.
+
+    Only ``true`` and ``false`` (without quotes) are accepted: a quoted ``"no"`` or ``"false"``
+    is text, and guessing what it means is how a policy ends up on or off by mistake.
+    """
+    name = f"{prefix}{key}"
+    if key not in data:
+        return default
+    value = data[key]
+    if not isinstance(value, bool):
+        log.error(None, name, value, f"expected true or false, without quotes (e.g. {key} = false)")
+        return default
+    return value
+
+
 def check_keys(log: ProblemLog, data: dict, allowed: set[str], prefix: str = "") -> None:
     """Flag keys that are not part of the format (usually typos)."""
     for key in data:

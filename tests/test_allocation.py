@@ -33,7 +33,7 @@ def test_excess_claim_limit_and_aggregate_against_exact(make_register):
     pol = Policy(aggregate_limit=500_000, excess=5_000, limit_any_one_claim=250_000)
     res = simulate(reg, 400_000, seed=21, policy=pol, contracts=NO_CONTRACT)
     ins = res.allocation.per_trial["insurer"]
-    # 'occurrence ceded to L xs A' keeps the claim count (shared/domain.md)
+    # 'occurrence ceded to L xs A' keeps the claim count (`aggregate` documentation)
     exact = aggregate.build(f"agg Ceded {LAM} claims sev {math.exp(MU)} * lognorm {SIGMA} "
                             "occurrence ceded to 250000 xs 5000 poisson aggregate ceded to 500000 xs 0",
                             log2=18, bs=200, normalize=False)
