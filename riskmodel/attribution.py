@@ -15,6 +15,7 @@ from dataclasses import dataclass, replace
 
 from .contracts import Contracts
 from .engine import simulate
+from .formatting import money
 from .policy import Policy
 from .register import Register, Risk
 
@@ -136,4 +137,4 @@ def _policy_key(p: Policy | None):
 def _policy_name(p: Policy | None) -> str:
     if p is None or not p.insured:
         return "no policy"
-    return f"{p.name} (limit £{p.aggregate_limit:,.0f}, excess £{p.excess:,.0f})"
+    return f"{p.name} (limit {money(p.aggregate_limit)}, excess {money(p.excess)})"

@@ -21,7 +21,7 @@ def compare(model: ScenarioModel, policies: list[Policy], contracts: Contracts |
         reduction = float(uninsured - retained.mean())
         rows.append({
             "name": pol.name, "source": pol.source, "premium": pol.premium,
-            "aggregate_limit": pol.aggregate_limit, "excess": pol.excess,
+            "aggregate_limit": "unlimited" if pol.unlimited else pol.aggregate_limit, "excess": pol.excess,
             "retained_mean": float(retained.mean()),
             "retained_p99": float(np.quantile(retained, 0.99)),
             "insurer_mean": float(alloc.per_trial["insurer"].mean()),

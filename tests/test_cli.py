@@ -11,7 +11,9 @@ from riskmodel.cli import main
 
 from .conftest import risk
 
-GROSS_KEYS = {"mean", "mean_se", "p50", "p90", "p95", "p99", "p99_5", "tvar99"}
+GROSS_KEYS = {"mean", "mean_se", "p50", "p90", "p95", "p99", "p99_5", "tvar99",
+              "p95_se", "p99_se", "p99_5_se", "tvar99_se"}
+RISK_KEYS = {"risk_id", "mean", "p99", "p99_se", "prob_event", "cost_if_event_p50", "cost_if_event_p90"}
 
 
 def run(*args):
@@ -25,7 +27,7 @@ def test_simulate_json_contract(tmp_path):
     data = json.loads(out.read_text())
     assert data["trials"] == 5000 and data["seed"] == 3
     assert GROSS_KEYS <= set(data["gross"])
-    assert all({"risk_id", "mean", "p99"} <= set(r) for r in data["by_risk"])
+    assert all(RISK_KEYS <= set(r) for r in data["by_risk"])
     assert all("mean" in v for v in data["by_component"].values())
     # with the policy beside the register: who pays
     for payer in ("contract", "insurer", "retained"):
@@ -92,3 +94,14 @@ def test_dashboard_without_registers_says_where_it_looked(tmp_path):
     res = CliRunner().invoke(main, ["dashboard", "--registers", str(tmp_path), "--no-browser"])
     assert res.exit_code == 2
     assert str(tmp_path) in res.output and "2026Q4.xlsx" in res.output and "--registers" in res.output
+
+
+def test_compare_policies_with_an_unlimited_policy_writes_valid_json(tmp_path):
+    pol = tmp_path / "unlimited.toml"
+    pol.write_text('name = "Unlimited"\naggregate_limit = "unlimited"\nexcess = 1000\n', encoding="utf-8")
+    res = run("compare-policies", "registers/meadowbank-average/2026Q4.csv", pol,
+              "registers/meadowbank-average/policy.toml", "--trials", 2000, "--json", "-")
+    assert res.exit_code == 0, res.output
+    rows = json.loads(res.output[res.output.index("{"):])["policies"]
+    assert rows[0]["aggregate_limit"] == "unlimited" and rows[1]["aggregate_limit"] == 50000
+    assert rows[0]["prob_aggregate_exhausted"] == 0.0
