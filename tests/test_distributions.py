@@ -26,3 +26,9 @@ def test_mean_above_high_threshold_is_sigma_two_z95():
 def test_bad_range_rejected():
     with pytest.raises(ValueError):
         LogNormal.from_range(10, 5)
+
+
+def test_z95_is_the_normal_95th_percentile_to_the_last_bit():
+    from scipy import stats
+
+    assert Z95 == float(stats.norm.ppf(0.95))
