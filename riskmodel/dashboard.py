@@ -29,11 +29,10 @@ from .engine import DEFAULT_SEED, DEFAULT_TRIALS, ScenarioModel, gap_table
 from .errors import InputError
 from .formatting import money, percent
 from .memory import keep_freed_memory
-from .plots import PAYER_COLOURS
 from .policy import Policy, Section, load_policy
 from .register import Register, load_register
 from .reporting import REGISTER_SUFFIXES, beside, find_policy
-from .svgcharts import exceedance_svg, who_pays_html
+from .svgcharts import loss_exceedance_svg, who_pays_svg
 
 QUARTER = re.compile(r"^\d{4}Q[1-4]$")
 #: Trials the app simulates unless told otherwise (env ``RISKMODEL_TRIALS``).
@@ -286,7 +285,7 @@ class Dashboard:
         }
         html_parts = {"headline": self._headline_html(policy),
                       "exceedance": self._exceedance_svg(gross, retained, policy),
-                      "who_pays": who_pays_html(gap_table(alloc, n)),
+                      "who_pays": who_pays_svg(gap_table(alloc, n)),
                       "risks": self._risks_html(model.risk_means(status), alloc.by_risk["retained"] / n)}
         self.elapsed = time.perf_counter() - t0
         self.updates += 1
@@ -343,10 +342,8 @@ class Dashboard:
         return f"<div class='rm-headline' style='display:flex;flex-wrap:wrap'>{cells}</div>"
 
     def _exceedance_svg(self, gross, retained, policy: Policy) -> str:
-        return exceedance_svg([("All losses (gross)", "#333333", gross),
-                               ("Kept by the practice", PAYER_COLOURS["retained"], retained)],
-                              excess=policy.excess if policy.insured else None,
-                              limit=policy.aggregate_limit if policy.insured else None)
+        return loss_exceedance_svg(gross, retained, excess=policy.excess if policy.insured else None,
+                                   limit=policy.aggregate_limit if policy.insured else None)
 
     def _risks_html(self, gross_mean: np.ndarray, retained_mean: np.ndarray) -> str:
         reg = self.scenario().register

@@ -20,13 +20,17 @@ def signed_money(x: float) -> str:
 
 
 def money_short(x: float) -> str:
-    """Axis-friendly: ``£1.2m``, ``£45k``, ``£900``."""
-    ax = abs(x)
-    if ax >= 1e6:
-        return f"£{x / 1e6:,.1f}m"
-    if ax >= 1e3:
-        return f"£{x / 1e3:,.0f}k"
-    return f"£{x:,.0f}"
+    """Axis-friendly, three significant figures at most: ``£1.25m``, ``£2.5k``, ``£45k``, ``£900``."""
+    sign, ax = ("-" if x < 0 else ""), abs(x)
+    for size, suffix in ((1e6, "m"), (1e3, "k"), (1.0, "")):
+        if ax >= size * 0.9995 or size == 1.0:
+            v = ax / size
+            digits = 0 if v == 0 or size == 1.0 else max(0, 2 - math.floor(math.log10(v)))
+            text = f"{v:,.{digits}f}"
+            if "." in text:
+                text = text.rstrip("0").rstrip(".")
+            return f"{sign}£{text}{suffix}"
+    return "£0"
 
 
 def percent(p: float | None, digits: int = 1) -> str:
@@ -43,3 +47,15 @@ def one_in(p: float) -> str:
     if p <= 0:
         return "less than once in the years simulated"
     return f"about 1 in {max(1, round(1 / p)):,} years"
+
+
+_MD_SPECIAL = "\\`*_[]{}$#|~"
+
+
+def md_escape(text) -> str:
+    """Text from the inputs (a practice, policy, risk or control name) made safe to put in Markdown:
+    shown literally, never as HTML, emphasis, a link or a formula (``$x$``)."""
+    import html
+
+    s = html.escape(str(text), quote=False)
+    return "".join("\\" + ch if ch in _MD_SPECIAL else ch for ch in s)

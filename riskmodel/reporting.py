@@ -12,11 +12,17 @@ from . import __version__
 from .atomic import atomic_path, write_text
 from .contracts import load_contracts
 from .engine import ScenarioModel, SimulationResult
-from .formatting import money, one_in, percent, signed_money
+from .formatting import md_escape, money, one_in, percent, signed_money
 from .policy import Policy, load_policy
 from .register import Register, load_register, register_hash
 
 REGISTER_SUFFIXES = (".xlsx", ".xlsm", ".csv")
+
+
+def table(df: pd.DataFrame):
+    """A table for a report: no index, every cell HTML-escaped (names from the inputs are shown as
+    typed, never as markup)."""
+    return df.style.hide(axis="index").format(escape="html")
 
 
 def find_quarter_register(practice_dir: str | Path, quarter: str) -> Path | None:
@@ -148,8 +154,8 @@ class QuarterlyReport:
         """Plain-English headline (Markdown)."""
         s = self.summary
         g, r = s["gross"], s["retained"]
-        name = s["practice"]["name"]
-        lines = [f"## {name}: cyber risk, {self.quarter}", ""]
+        name = md_escape(s["practice"]["name"])
+        lines = [f"## {name}: cyber risk, {md_escape(self.quarter)}", ""]
         if s["practice"].get("illustrative"):
             lines += ["*Illustrative example practice: the numbers are not about a real practice.*", ""]
         lines += [
@@ -164,7 +170,7 @@ class QuarterlyReport:
                          "contracts falls on the partners, who carry unlimited liability.")
         else:
             p = s["prob_aggregate_exhausted"] or 0.0
-            lines.append(f"- **Policy**: {pol.name}, limit {money(pol.aggregate_limit)}, excess "
+            lines.append(f"- **Policy**: {md_escape(pol.name)}, limit {money(pol.aggregate_limit)}, excess "
                          f"{money(pol.excess)}. The chance the limit runs out in a year is **{percent(p)}** "
                          f"({one_in(p) if p > 0 else 'not seen in the simulated years'}).")
             need = s.get("limit_for_1_in_100")
@@ -174,7 +180,7 @@ class QuarterlyReport:
         if self.previous:
             d = g["mean"] - self.previous["gross"]["mean"]
             dr = r["mean"] - self.previous.get("retained", self.previous["gross"])["mean"]
-            lines.append(f"- **Since {self.previous.get('quarter', 'last quarter')}**: expected annual loss "
+            lines.append(f"- **Since {md_escape(self.previous.get('quarter', 'last quarter'))}**: expected annual loss "
                          f"{'up' if d > 0 else 'down'} {money(abs(d))}; the practice's expected share "
                          f"{'up' if dr > 0 else 'down'} {money(abs(dr))}.")
         return "\n".join(lines)

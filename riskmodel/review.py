@@ -15,7 +15,7 @@ from pathlib import Path
 import pandas as pd
 
 from .components import COMPONENT_LABELS
-from .formatting import money, percent
+from .formatting import md_escape, money, percent
 
 #: Thresholds for raising a point (documented in docs/reports.md).
 EXHAUSTION_TO_RAISE = 0.01      # chance a year that the aggregate limit runs out
@@ -129,7 +129,7 @@ def talking_points(r: dict) -> list[str]:
                 hint = {"excess": f"the {money(pol.get('excess'))} excess per claim",
                         "waiting period": f"the {pol.get('waiting_period_hours'):g}-hour business-interruption waiting period",
                         "exclusion": "exclusions and warranties"
-                                     + (f" (warranted controls: {', '.join(pol.get('requires_controls') or [])})"
+                                     + (f" (warranted controls: {md_escape(', '.join(pol.get('requires_controls') or []))})"
                                         if pol.get("requires_controls") else ""),
                         "sublimit": "section sublimits", "aggregate limit": "the aggregate limit",
                         "claim limit": "the any-one-claim limit", "indemnity period": "the indemnity period",
@@ -143,7 +143,7 @@ def talking_points(r: dict) -> list[str]:
             and (c.get("saving_per_pound") or 0) >= SAVING_PER_POUND_TO_RAISE]
     if best:
         c = best[0]
-        points.append(f"Put **{c['label']}** in place: it would cut the practice's own expected loss by "
+        points.append(f"Put **{md_escape(c['label'])}** in place: it would cut the practice's own expected loss by "
                       f"{money(c['reduction_in_retained_loss'])} a year for {money(c['annual_cost'])} "
                       f"(£{c['saving_per_pound']:,.2f} per £1).")
     if not points:
@@ -152,7 +152,7 @@ def talking_points(r: dict) -> list[str]:
 
 
 def chart_rows(results: list[dict]) -> list[dict]:
-    """Inputs of :func:`riskmodel.plots.limits_figure` and :func:`~riskmodel.plots.reasons_figure`."""
+    """Inputs of :func:`riskmodel.svgcharts.limits_svg` and :func:`~riskmodel.svgcharts.reasons_svg`."""
     rows = []
     for r in results:
         insured = _insured(r)
@@ -169,11 +169,12 @@ def summary_text(results: list[dict], quarter: str) -> str:
     uninsured = [r for r in results if not _insured(r)]
     short = [r for r in results if _insured(r) and (r.get("limit_for_1_in_100") or 0) > r["policy"]["aggregate_limit"]]
     kept = sum(r["retained"]["mean"] for r in results)
-    lines = [f"# Insurance gap review, {quarter}", "",
+    lines = [f"# Insurance gap review, {md_escape(quarter)}", "",
              f"- **{n} practices** reviewed; together they keep an expected **{money(kept)} a year** of their "
              "cyber losses themselves (after NHS and supplier contracts and their policies).",
-             f"- **Uninsured:** {', '.join(r['practice']['name'] for r in uninsured) or 'none'}.",
-             f"- **Limit below a 1-in-100 year insured loss:** {', '.join(r['practice']['name'] for r in short) or 'none'}."]
+             f"- **Uninsured:** {', '.join(md_escape(r['practice']['name']) for r in uninsured) or 'none'}.",
+             f"- **Limit below a 1-in-100 year insured loss:** "
+             f"{', '.join(md_escape(r['practice']['name']) for r in short) or 'none'}."]
     if any(r["practice"].get("illustrative") for r in results):
         lines += ["", "*Includes illustrative example practices: their numbers are not about real practices.*"]
     return "\n".join(lines)
