@@ -5,7 +5,9 @@ import copy
 
 import pytest
 
-from riskmodel.review import formatted, overview, round_up, talking_points
+from riskmodel.colours import REASON_COLOURS
+from riskmodel.review import chart_rows, formatted, overview, round_up, summary_text, talking_points
+from riskmodel.svgcharts import limits_svg, reasons_svg
 
 
 def results(**over) -> dict:
@@ -70,3 +72,29 @@ def test_overview_flags_short_limits():
     assert list(df["Limit enough?"]) == [False, True]
     shown = formatted(df)
     assert list(shown["Limit enough?"]) == ["NO", "yes"] and shown["Limit"].iloc[0] == "£100,000"
+
+
+def test_charts_keep_one_scale_and_one_colour_per_reason_across_quarters():
+    small = results()
+    big = copy.deepcopy(results())
+    big["practice"]["name"] = "Big"
+    big["policy"]["aggregate_limit"] = 5_000_000.0
+    big["gap_table"][0]["reasons"] = {"exclusion": 900.0, "excess": 50_000.0}
+    for quarter in ([small], [small, big]):       # 1x and 100x apart: the same linear axis rule
+        rows = chart_rows(quarter)
+        for svg in (limits_svg(rows), reasons_svg(rows)):
+            assert "log" not in svg
+        assert "limit: £100,000" in limits_svg(rows)
+        svg = reasons_svg(rows)
+        assert f"fill='{REASON_COLOURS['exclusion']}'><title>exclusion: £500" in svg
+        assert f"fill='{REASON_COLOURS['excess']}'><title>excess: £1,000" in svg
+
+
+def test_names_from_the_inputs_are_escaped():
+    r = results()
+    r["practice"]["name"] = "$x$ <b>Surgery</b>"
+    r["controls_ranking"][0].update(label="<i>MFA</i>", saving_per_pound=3.0)
+    text = summary_text([results(policy=None), r], "2026Q4") + "\n".join(talking_points(r))
+    assert "<b>" not in text and "<i>" not in text and "&lt;i&gt;MFA" in text
+    svg = reasons_svg(chart_rows([r]))
+    assert "<b>" not in svg and "&lt;b&gt;Surgery" in svg
