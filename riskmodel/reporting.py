@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import json
+import re
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -19,10 +20,19 @@ from .register import Register, load_register, register_hash
 REGISTER_SUFFIXES = (".xlsx", ".xlsm", ".csv")
 
 
+_FIGURE = re.compile(r"^\s*([+\-−]?£[\d,.]+( ± £[\d,.]+)?|[<>]?[\d,.]+%|[\d,.]+|1 in [\d,]+( years)?|—|–|-|)\s*$")
+
+
 def table(df: pd.DataFrame):
     """A table for a report: no index, every cell HTML-escaped (names from the inputs are shown as
-    typed, never as markup)."""
-    return df.style.hide(axis="index").format(escape="html")
+    typed, never as markup); columns of words left-aligned, columns of figures right-aligned."""
+    style = df.style.hide(axis="index").format(escape="html")
+    words = [c for c in df.columns if not all(_FIGURE.match(str(v)) for v in df[c])]
+    if words:
+        style = style.set_properties(subset=words, **{"text-align": "left"})
+        style = style.set_table_styles([{"selector": f"th.col{df.columns.get_loc(c)}",
+                                         "props": [("text-align", "left")]} for c in words], overwrite=False)
+    return style
 
 
 def find_quarter_register(practice_dir: str | Path, quarter: str) -> Path | None:
