@@ -46,7 +46,7 @@ class Block:
     comps: tuple[int, ...]      # component indices of the rows of ``values``
     values: np.ndarray          # (comps, events) pounds
     memo: dict | None = None    # kept with the block's source, for work that depends on it only
-    aux: np.ndarray | None = None    # float32 (3, events): time in year, recovery, denial uniforms
+    aux: np.ndarray | None = None    # float32 (2, events): time in year, contract recovery uniforms
     hours: np.ndarray | None = None  # BI downtime hours per event (None: the risk has no BI)
 
 
@@ -77,6 +77,8 @@ class EventTable:
     trials: int
     trial: np.ndarray             # int64 (events,)
     blocks: list[Block]
+    #: float32 (trials,): one uniform per policy year for the warranty decision (None: no aux draws)
+    year_deny: np.ndarray | None = None
     _joined_cache: dict = field(default_factory=dict, repr=False, compare=False)
 
     @property
@@ -107,8 +109,17 @@ class EventTable:
 
     @property
     def u_deny(self) -> np.ndarray:
-        """float32 (events,): the uniform that decides whether a warranty breach denies the claim."""
-        return self._joined("u_deny", lambda b: b.aux[2], np.float32)
+        """float32 (events,): the uniform of each event's policy year that decides whether the
+        insurer declines that year's claims for a missing warranted control (one per year)."""
+        if "u_deny" not in self._joined_cache:
+            self._joined_cache["u_deny"] = self.deny_of(self.trial)
+        return self._joined_cache["u_deny"]
+
+    def deny_of(self, trial: np.ndarray) -> np.ndarray:
+        """The policy-year warranty uniforms of the years ``trial``."""
+        if self.year_deny is None:
+            raise ValueError("allocation needs the years' warranty draws (simulate with aux=True)")
+        return self.year_deny.take(trial)
 
     @property
     def hours(self) -> np.ndarray:
@@ -136,13 +147,14 @@ class EventTable:
         return out
 
     @classmethod
-    def from_losses(cls, losses, n: int, offset: int = 0) -> "EventTable":
+    def from_losses(cls, losses, n: int, year_deny: np.ndarray | None, offset: int = 0) -> "EventTable":
         """One chunk's realised events of every risk (see :meth:`from_chunks`)."""
-        return cls.from_chunks([(losses, offset)], n)
+        return cls.from_chunks([(losses, offset)], n, year_deny)
 
     @classmethod
-    def from_chunks(cls, parts, trials: int) -> "EventTable":
-        """Events of ``parts``, a list of (list of RiskLosses, first trial of the chunk)."""
+    def from_chunks(cls, parts, trials: int, year_deny: np.ndarray | None) -> "EventTable":
+        """Events of ``parts``, a list of (list of RiskLosses, first trial of the chunk), with the
+        years' warranty uniforms ``year_deny`` (trials,)."""
         pieces = [(rl, off) for losses, off in parts for rl in losses]
         total = int(sum(rl.trial.size for rl, _ in pieces))
         trial = np.empty(total, dtype=np.int64)
@@ -156,7 +168,7 @@ class EventTable:
             if m:
                 blocks.append(Block(at, at + m, rl.index, rl.comps, rl.values, rl.memo, rl.aux, rl.hours))
             at += m
-        return cls(trials, trial, blocks)
+        return cls(trials, trial, blocks, year_deny)
 
 
 @dataclass(frozen=True)
@@ -477,8 +489,9 @@ class ContractSplit:
                 sl = slice(b.start, b.stop)
                 if ex:
                     keep[sl] = 0.0
-                else:
-                    np.greater_equal(b.aux[2], probability, out=keep[sl], casting="unsafe")
+                else:       # the policy year's decision: all of that year's claims, or none
+                    np.greater_equal(self.table.deny_of(self.trial[sl]), probability, out=keep[sl],
+                                     casting="unsafe")
             self._remember(key, keep)
         return self._cache[key]
 

@@ -13,6 +13,7 @@ from .contracts import load_contracts
 from .engine import DEFAULT_SEED, DEFAULT_TRIALS, ScenarioModel, simulate
 from .errors import InputError
 from .formatting import money, percent
+from .invariants import InvariantError
 from .metrics import DEFAULT_THRESHOLDS
 from .policy import load_policy
 from .register import load_register
@@ -20,6 +21,20 @@ from .reporting import find_policy
 from .textreport import summary_text
 
 EXIT_INVALID = 2
+#: An impossible figure was caught before anything was written (a bug in riskmodel).
+EXIT_INTERNAL = 3
+
+
+class _Guarded(click.Group):
+    """Every command: an :class:`InvariantError` (an impossible figure caught by the package's
+    guards) is reported plainly with exit status 3; nothing has been written."""
+
+    def invoke(self, ctx):
+        try:
+            return super().invoke(ctx)
+        except InvariantError as exc:
+            click.echo(str(exc), err=True)
+            sys.exit(EXIT_INTERNAL)
 
 
 def _fail(exc: InputError) -> None:
@@ -46,7 +61,7 @@ def _json_dump(data, target: str) -> None:
         click.echo(f"wrote {target}", err=True)
 
 
-@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.group(cls=_Guarded, context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(__version__, prog_name="riskmodel")
 def main() -> None:
     """Cyber risk register and insurance exposure model for UK GP practices."""

@@ -20,8 +20,10 @@ from . import __version__
 from .allocation import REASONS, Allocation, ContractSplit, EventTable, Scratch, Terms, allocate, combine
 from .components import COMPONENT_LABELS, COMPONENTS
 from .contracts import Contracts, load_contracts
+from .invariants import check_allocation, check_summary
 from .memory import keep_freed_memory
-from .metrics import (DEFAULT_THRESHOLDS, PERCENTILES, exceedance_curve, prob_exceed, summarize)
+from .metrics import (DEFAULT_THRESHOLDS, PERCENTILES, event_year_stats, exceedance_curve, prob_exceed,
+                      quantile_se, summarize)
 from .policy import Policy
 from .register import Register
 from .simulation import (Plan, accumulate, chunks, default_threads, depends_on, draw_all, draw_chunk,
@@ -72,8 +74,16 @@ class SimulationResult:
         return self.allocation.per_trial[name]
 
     def summary(self, thresholds=DEFAULT_THRESHOLDS) -> dict:
-        """Everything a report or another tool needs, as plain JSON-ready values."""
+        """Everything a report or another tool needs, as plain JSON-ready values.
+
+        Raises
+        ------
+        InvariantError
+            If any split is impossible (see :mod:`riskmodel.invariants`): checked here, before
+            any JSON, report or review is produced from it.
+        """
         reg = self.register
+        where = f"results of {reg.path}"
         out: dict = {
             "trials": self.trials, "seed": self.seed, "version": __version__,
             "register": reg.path, "register_sha256": reg.sha256,
@@ -91,8 +101,8 @@ class SimulationResult:
         by_risk = []
         for i, r in enumerate(reg.risks):
             row = {"risk_id": r.risk_id, "title": r.title, "category": r.category,
-                   "system_owner": r.system_owner, "mean": float(self.risk_mean[i]),
-                   "p99": float(np.quantile(self.by_risk[i], 0.99)) if d else 0.0,
+                   "system_owner": r.system_owner,
+                   **risk_profile(self.risk_mean[i], self.by_risk[i] if d else None),
                    "share_of_mean": float(self.risk_mean[i] / self.gross.mean()) if self.gross.mean() > 0 else 0.0}
             if alloc is not None:
                 for p in ("contract", "insurer", "retained"):
@@ -124,7 +134,25 @@ class SimulationResult:
                                          if insured else None)
             out["policy"] = policy_summary(self.policy)
             out["contracts"] = {"name": self.contracts.name, "source": self.contracts.source} if self.contracts else None
+            check_allocation(alloc, where)
+        check_summary(out, where)
         return out
+
+
+def risk_profile(mean: float, per_trial: np.ndarray | None) -> dict:
+    """One risk's figures: the expected annual loss over all trials (``mean``) and, from its
+    per-trial annual losses, the chance of a year with a loss from it (``prob_event``), the cost
+    of such a year (``cost_if_event_p50``, ``cost_if_event_p90``) and the 1-in-100 year (``p99``
+    with ``p99_se``). A risk rarer than 1 in 100 years has ``p99`` 0: the cost-if-event figures
+    are the ones to show for it."""
+    out = {"mean": float(mean)}
+    if per_trial is None or per_trial.size == 0:
+        return {**out, "prob_event": 0.0, "cost_if_event_p50": 0.0, "cost_if_event_p90": 0.0,
+                "p99": 0.0, "p99_se": 0.0}
+    out.update(event_year_stats(per_trial))
+    out["p99"] = float(np.quantile(per_trial, 0.99))
+    out["p99_se"] = quantile_se(per_trial, 0.99)
+    return out
 
 
 def policy_summary(policy: Policy | None) -> dict | None:
@@ -212,7 +240,8 @@ def simulate(register: Register, trials: int = DEFAULT_TRIALS, seed: int = DEFAU
                             by_risk[:, start:start + m] if m else None, by_comp[:, start:start + m] if m else None)
         alloc = None
         if terms is not None:
-            alloc = allocate(EventTable.from_losses(losses, n), terms, R, gross_per_trial=gross[start:start + n])
+            alloc = allocate(EventTable.from_losses(losses, n, draws.year_deny), terms, R,
+                             gross_per_trial=gross[start:start + n])
         return rs, cs, alloc
 
     risk_sum = np.zeros(R)
@@ -225,6 +254,8 @@ def simulate(register: Register, trials: int = DEFAULT_TRIALS, seed: int = DEFAU
             if alloc is not None:
                 allocs.append(alloc)
     allocation = combine(allocs) if allocs else None
+    if allocation is not None:
+        check_allocation(allocation, f"simulation of {register.path}")
     return SimulationResult(register, trials, seed, gross, by_risk, by_comp, risk_sum / trials,
                             comp_sum / trials, allocation, policy, contracts, status)
 
@@ -344,13 +375,24 @@ class ScenarioModel:
         sc = self._scenario({**self.register.control_status, **(control_status or {})})
         with self._lock:
             if sc["table"] is None:
-                sc["table"] = EventTable.from_chunks(sc["parts"], self.trials)
+                sc["table"] = EventTable.from_chunks(
+                    sc["parts"], self.trials, np.concatenate([ch.year_deny for ch in self.store.chunks]))
         by_risk, by_comp = self._detail(sc)
         return sc["table"], by_risk, by_comp
 
     def by_risk(self, control_status: dict[str, bool] | None = None) -> np.ndarray:
         """Per-trial gross loss by risk (risks, trials) of a control scenario."""
         return self._detail(self._scenario({**self.register.control_status, **(control_status or {})}))[0]
+
+    def risk_profiles(self, control_status: dict[str, bool] | None = None) -> list[dict]:
+        """Per risk (register order): ``risk_id`` and the figures of :func:`risk_profile`
+        (``mean``, ``prob_event``, ``cost_if_event_p50``, ``cost_if_event_p90``, ``p99``,
+        ``p99_se``) under a control scenario."""
+        sc = self._scenario({**self.register.control_status, **(control_status or {})})
+        by_risk, _ = self._detail(sc)
+        means = sc["risk_sum"] / self.trials
+        return [{"risk_id": r.risk_id, **risk_profile(means[i], by_risk[i])}
+                for i, r in enumerate(self.register.risks)]
 
     def risk_means(self, control_status: dict[str, bool] | None = None) -> np.ndarray:
         """Expected annual gross loss by risk (risks,) of a control scenario (no per-trial matrix)."""
@@ -375,7 +417,7 @@ class ScenarioModel:
         def one(ch):
             losses = realise(self.plan, ch, vec, cost, self._memo)
             sums = accumulate(losses, ch.n, gross[ch.start:ch.start + ch.n])
-            return (losses, ch.start), EventTable.from_losses(losses, ch.n), sums
+            return (losses, ch.start), EventTable.from_losses(losses, ch.n, ch.year_deny), sums
 
         with self._pool(threads) as pool:
             done = list(pool.map(one, self.store.chunks))
@@ -443,7 +485,9 @@ class ScenarioModel:
         contracts = contracts or self.default_contracts
         split = self.split(contracts, status)
         terms = Terms.compile(self.register, contracts, policy, status)
-        return split.apply(policy, terms.excluded, terms.warranty, detail=detail, with_reasons=with_reasons)
+        alloc = split.apply(policy, terms.excluded, terms.warranty, detail=detail, with_reasons=with_reasons)
+        check_allocation(alloc, f"pricing of {self.register.path}")
+        return alloc
 
     def result(self, policy: Policy | None = None, contracts: Contracts | None = None,
                control_status: dict[str, bool] | None = None) -> SimulationResult:

@@ -11,6 +11,8 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
+import numpy as np
+
 from .components import (BUSINESS_INTERRUPTION, CATEGORIES, COLUMN_PREFIX, COMPONENTS, OWNERS)
 from .distributions import LogNormal, mean_above_high
 from .errors import InputError, Problem, ProblemLog
@@ -33,11 +35,16 @@ MAX_POUNDS_PER_EVENT = 1e10          # £10 billion
 MAX_HOURS_PER_EVENT = 87_600.0       # ten years of downtime
 MAX_RANGE_RATIO = 1e9                # high at most a billion times low (nine orders of magnitude)
 MAX_SHOCK_MULTIPLIER = 10.0              # a common shock makes other risks at most ten times likelier
+#: Largest product of the multipliers of the shocks that can hit one risk: the engine draws a
+#: risk's potential events at its rate times that product, so it bounds the work and memory.
+MAX_SHOCK_PRODUCT = 20.0
+#: How a common shock acts on its targets' rates (column ``shock_effect`` on the shock's row).
+SHOCK_EFFECTS = ("concentrate", "add")
 _MAXIMA = {"events per year": MAX_EVENTS_PER_YEAR, "pounds per event": MAX_POUNDS_PER_EVENT,
            "hours": MAX_HOURS_PER_EVENT}
 KNOWN_COLUMNS = set(REQUIRED_COLUMNS) | set(DETAIL_COLUMNS) | {
     "events_low", "events_high", "likelihood", "impact", "controls", "common_shock",
-    "shock_multiplier", "shock_targets", "tags",
+    "shock_multiplier", "shock_targets", "shock_effect", "tags",
 } | {f"{COLUMN_PREFIX[c]}_{s}" for c in COMPONENTS for s in ("low", "high", "prob")}
 
 _CONTROL_ITEM = re.compile(r"^(?P<name>[a-z0-9_ .-]+?)\s*(\((?P<status>[a-z _-]+)\))?$")
@@ -81,6 +88,17 @@ class Frequency:
     def from_range(cls, low: float, high: float, basis: str) -> "Frequency":
         return cls(LogNormal.from_range(low, high).mean(), low, high, basis)
 
+    def prob_at_least_one(self) -> float:
+        """Chance of at least one event in a year: ``1 - exp(-m)`` for a Poisson count; for the
+        Poisson-lognormal mixture ``1 - E[exp(-rate)]``, by Gauss-Hermite quadrature (80 nodes,
+        exact to ~1e-12 for the validated ranges)."""
+        rate = self.rate
+        if rate is None:
+            return float(-np.expm1(-self.mean))
+        x, w = np.polynomial.hermite_e.hermegauss(80)
+        lam = np.exp(rate.mu + rate.sigma * x)
+        return float(1.0 - np.dot(w, np.exp(-lam)) / np.sqrt(2.0 * np.pi))
+
     def variance(self) -> float:
         """Variance of the annual count: ``m + m**2 * (exp(sigma**2) - 1)`` for the mixture."""
         rate = self.rate
@@ -106,6 +124,10 @@ class Risk:
     tags: tuple[str, ...] = ()
     details: tuple[tuple[str, str], ...] = ()
     row: int | None = None
+    #: ``concentrate`` (default): the targets' register rates stay their long-run averages and the
+    #: shock gathers their events into shock years; ``add``: the register rates are those of years
+    #: without the shock, and a shock year adds events on top (the long-run average rises).
+    shock_effect: str = "concentrate"
 
     def component(self, name: str) -> ComponentRange | None:
         for c in self.components:
@@ -306,7 +328,34 @@ def _parse_rows(table, log: ProblemLog, controls: dict[str, Control], scales: Sc
         for t in r.shock_targets:
             if t not in ids:
                 log.error(r.row, "shock_targets", t, "expected risk_ids of other rows in this register")
+    if not log.errors:
+        for i, hits in shocks_on(risks).items():
+            product = float(np.prod([m for _, m in hits])) if hits else 1.0
+            if product > MAX_SHOCK_PRODUCT:
+                names = ", ".join(f"{risks[s].risk_id} (x{m:g})" for s, m in hits)
+                log.error(risks[i].row, "shock_multiplier", f"{product:g}",
+                          f"at most {MAX_SHOCK_PRODUCT:g} for the shock multipliers that can hit one risk "
+                          f"multiplied together; {risks[i].risk_id} can be hit by {names}: lower the "
+                          "multipliers or narrow their shock_targets")
     return risks, {name: s for name, (s, _) in status.items()}
+
+
+def shocks_on(risks) -> dict[int, list[tuple[int, float]]]:
+    """For each risk (by index), the common shocks that can hit it: (shock index, multiplier).
+
+    A shock hits its ``shock_targets``, or every risk that is not itself a common shock; a shock
+    never hits itself or another shock, and a multiplier of 1 hits nothing."""
+    index = {r.risk_id: i for i, r in enumerate(risks)}
+    out: dict[int, list[tuple[int, float]]] = {i: [] for i in range(len(risks))}
+    for s in risks:
+        if not s.common_shock or s.shock_multiplier <= 1.0:
+            continue
+        targets = s.shock_targets or tuple(r.risk_id for r in risks if not r.common_shock)
+        for t in targets:
+            j = index[t]
+            if j != index[s.risk_id] and not risks[j].common_shock:
+                out[j].append((index[s.risk_id], s.shock_multiplier))
+    return out
 
 
 def _parse_row(values: dict, n: int, log: ProblemLog, controls: dict[str, Control], scales: Scales,
@@ -374,6 +423,13 @@ def _parse_row(values: dict, n: int, log: ProblemLog, controls: dict[str, Contro
         log.warn(n, "shock_multiplier", values.get("shock_multiplier"),
                  "ignored because common_shock is not 'yes'")
     targets = tuple(parse_list(values.get("shock_targets")))
+    effect = cell_text(values.get("shock_effect")).strip().lower() or "concentrate"
+    if effect not in SHOCK_EFFECTS:
+        log.error(n, "shock_effect", values.get("shock_effect"),
+                  "expected 'concentrate' (the default: other risks' rates stay their long-run averages) "
+                  "or 'add' (a shock year adds events on top of them)")
+    elif not common_shock and not is_blank(values.get("shock_effect")):
+        log.warn(n, "shock_effect", values.get("shock_effect"), "ignored because common_shock is not 'yes'")
     tags = tuple(t.lower() for t in parse_list(values.get("tags")))
     details = tuple((c, cell_text(values.get(c))) for c in DETAIL_COLUMNS if not is_blank(values.get(c)))
     if len(log.errors) > before or frequency is None or components is None:
@@ -381,7 +437,8 @@ def _parse_row(values: dict, n: int, log: ProblemLog, controls: dict[str, Contro
     if not components:
         log.warn(n, None, None, "this risk has no loss components filled in, so it adds nothing to the losses")
     return Risk(risk_id, title, category, owner, frequency, tuple(components), tuple(names),
-                common_shock, multiplier, targets, tags, details, n)
+                common_shock, multiplier, targets, tags, details, n,
+                effect if effect in SHOCK_EFFECTS else "concentrate")
 
 
 def _frequency(values: dict, n: int, log: ProblemLog, scales: Scales) -> Frequency | None:

@@ -16,6 +16,7 @@ import pandas as pd
 
 from .components import COMPONENT_LABELS
 from .formatting import md_escape, money, percent
+from .invariants import check_summary
 
 #: Thresholds for raising a point (documented in docs/reports.md).
 EXHAUSTION_TO_RAISE = 0.01      # chance a year that the aggregate limit runs out
@@ -32,6 +33,7 @@ def load_quarter(quarter_dir: str | Path) -> list[dict]:
         if f.parent.name.startswith((".", "_")):
             continue
         data = json.loads(f.read_text(encoding="utf-8"))
+        check_summary(data, str(f))       # never show an impossible figure from any file
         data["folder"] = f.parent.name
         out.append(data)
     return out

@@ -29,8 +29,8 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from .components import BUSINESS_INTERRUPTION, COMPONENTS
-from .register import Register
-from .streams import AUX, COMPONENT_BASE, CONTROL, EVENTS, RISK, stream
+from .register import Register, shocks_on
+from .streams import AUX, COMPONENT_BASE, CONTROL, EVENTS, RISK, WARRANTY, YEAR, stream
 
 #: Trials per chunk: fixed, so results never depend on threads or total trials. 50,000 splits the
 #: default 100,000 trials into two equal chunks, one per core (65,536 left one core idle a third
@@ -58,6 +58,14 @@ class RiskPlan:
     freq_controls: tuple[tuple[int, float, float], ...]  # (control index, low, high)
     sev_controls: tuple[tuple[tuple[int, float, float], ...], ...]  # per comp
     is_shock: bool
+    #: the risk's rate in years without any shock, over its register rate (1 without shocks)
+    base: float = 1.0
+
+    @property
+    def draw_rate_factor(self) -> float:
+        """Potential events are drawn at the register rate times this: the base rate times
+        the multipliers of every shock that can hit the risk (thinned back in years without)."""
+        return self.base * self.potential
 
     @property
     def thins(self) -> bool:
@@ -77,16 +85,7 @@ class Plan:
         controls = tuple(sorted(register.control_status))
         cidx = {c: i for i, c in enumerate(controls)}
         kidx = {c: i for i, c in enumerate(COMPONENTS)}
-        index = {r.risk_id: i for i, r in enumerate(register.risks)}
-        shocks_on: dict[int, list[tuple[int, float]]] = {i: [] for i in range(len(register.risks))}
-        for s in register.risks:
-            if not s.common_shock or s.shock_multiplier <= 1.0:
-                continue
-            targets = s.shock_targets or tuple(r.risk_id for r in register.risks if not r.common_shock)
-            for t in targets:
-                j = index[t]
-                if j != index[s.risk_id] and not register.risks[j].common_shock:
-                    shocks_on[j].append((index[s.risk_id], s.shock_multiplier))
+        hits = shocks_on(register.risks)
         plans = []
         for i, r in enumerate(register.risks):
             rate = r.frequency.rate
@@ -105,12 +104,13 @@ class Plan:
                 e = register.controls[name].effect_on("frequency")
                 if e is not None:
                     freq.append((cidx[name], e.low, e.high))
-            shocks = tuple(shocks_on[i])
+            shocks = tuple(hits[i])
             plans.append(RiskPlan(
                 i, r.risk_id, r.frequency.mean,
                 None if rate is None else rate.mu, None if rate is None else rate.sigma,
                 float(np.prod([m for _, m in shocks])) if shocks else 1.0, shocks,
-                tuple(comps), tuple(freq), tuple(sev), r.common_shock))
+                tuple(comps), tuple(freq), tuple(sev), r.common_shock,
+                base_rate_factor(register.risks, shocks)))
         # shock risks are realised first: their occurrence changes other risks' keep probability
         return cls(tuple(plans), controls)
 
@@ -126,7 +126,7 @@ class RiskDraws:
     trial: np.ndarray              # int64 (numpy's index type: bincount and take use it as is)
     thin: np.ndarray | None        # float32 uniforms for thinning
     amounts: np.ndarray            # float32 (comps, events): pounds, or hours for BI
-    aux: np.ndarray | None = None  # float32 (3, events): time in year, recovery, denial uniforms
+    aux: np.ndarray | None = None  # float32 (2, events): time in year, contract recovery uniforms
 
 
 @dataclass
@@ -138,6 +138,26 @@ class ChunkDraws:
     n: int
     control_u: np.ndarray          # float64 (controls, n)
     risks: list[RiskDraws]
+    #: float32 (n,): one uniform per policy year, deciding whether the insurer declines that year's
+    #: claims for a missing warranted control (None without the auxiliary draws)
+    year_deny: np.ndarray | None = None
+
+
+def base_rate_factor(risks, shocks) -> float:
+    """A target's rate in years without any shock, over its register rate.
+
+    The register's rate is what people estimate: the long-run average. A ``concentrate`` shock
+    (the default) with multiplier ``M`` that occurs in a year with probability ``P`` (at least
+    one event at its register frequency) leaves that average unchanged: the rate without shocks
+    is ``r / (1 + (M - 1) P)``, so ``E[rate] = r``. Independent shocks multiply. An ``add`` shock
+    leaves the rate of years without it at ``r`` (the average rises by ``(M - 1) P r``).
+    """
+    factor = 1.0
+    for s, mult in shocks:
+        shock = risks[s]
+        if shock.shock_effect == "concentrate":
+            factor /= 1.0 + (mult - 1.0) * shock.frequency.prob_at_least_one()
+    return factor
 
 
 def draw_chunk(plan: Plan, seed: int, chunk: int, start: int, n: int, *, aux: bool) -> ChunkDraws:
@@ -149,11 +169,11 @@ def draw_chunk(plan: Plan, seed: int, chunk: int, start: int, n: int, *, aux: bo
     for p in plan.risks:
         g = stream(seed, RISK, p.risk_id, chunk, EVENTS)
         if p.rate_sigma is not None:
-            lam = np.minimum(np.exp(p.rate_mu + p.rate_sigma * g.standard_normal(n)), MAX_DRAWN_RATE) * p.potential
+            lam = np.minimum(np.exp(p.rate_mu + p.rate_sigma * g.standard_normal(n)), MAX_DRAWN_RATE) * p.draw_rate_factor
             counts = g.poisson(lam)
             trial = np.repeat(np.arange(n, dtype=np.int64), counts)
         else:
-            total = g.poisson(p.rate * p.potential * n)
+            total = g.poisson(p.rate * p.draw_rate_factor * n)
             trial = g.integers(0, n, total, dtype=np.int64)
         m = trial.size
         thin = g.random(m, dtype=np.float32) if p.thins else None
@@ -167,9 +187,10 @@ def draw_chunk(plan: Plan, seed: int, chunk: int, start: int, n: int, *, aux: bo
             np.exp(col, out=col)
             if prob < 1.0:
                 col *= gk.random(m, dtype=np.float32) < prob
-        extra = stream(seed, RISK, p.risk_id, chunk, AUX).random((3, m), dtype=np.float32) if aux else None
+        extra = stream(seed, RISK, p.risk_id, chunk, AUX).random((2, m), dtype=np.float32) if aux else None
         draws.append(RiskDraws(trial, thin, amounts, extra))
-    return ChunkDraws(chunk, start, n, control_u, draws)
+    deny = stream(seed, YEAR, WARRANTY, chunk).random(n, dtype=np.float32) if aux else None
+    return ChunkDraws(chunk, start, n, control_u, draws, deny)
 
 
 @dataclass

@@ -12,7 +12,9 @@ import zlib
 
 import numpy as np
 
-RISK, CONTROL = 1, 2
+RISK, CONTROL, YEAR = 1, 2, 3
+#: year-level draws (kind YEAR): the policy year's warranty decision
+WARRANTY = "warranty"
 #: purposes within a risk's stream family
 EVENTS, AUX = 0, 1
 COMPONENT_BASE = 100

@@ -6,7 +6,7 @@ import math
 import numpy as np
 import pytest
 
-from riskmodel import load_register, simulate
+from riskmodel import InputError, load_register, simulate
 from riskmodel.engine import ScenarioModel
 from riskmodel.simulation import CHUNK
 
@@ -116,18 +116,63 @@ def test_frequency_control_closed_form(make_register):
     within(res.gross.mean(), 2 * 0.3 * ex, res.gross.std() / math.sqrt(res.gross.size))
 
 
-def test_common_shock_raises_other_risks_by_its_multiplier(make_register):
+def _shock_register(make_register, **shock):
     rows = [risk("S", category="supplier_outage", system_owner="supplier", events_per_year=0.5,
-                 common_shock="yes", shock_multiplier=3),
+                 common_shock="yes", shock_multiplier=3, **shock),
             risk("A", events_per_year=1.0)]
-    reg = load_register(make_register(rows))
+    return load_register(make_register(rows))
+
+
+def test_common_shock_concentrates_events_and_keeps_the_long_run_rate(make_register):
+    """Default: the register's rate is the long-run average; a shock year has M times the rate
+    of a year without: base rate r / (1 + (M - 1) P), P = 1 - exp(-0.5)."""
+    reg = _shock_register(make_register)
+    res = simulate(reg, 300_000, seed=13)
+    p_shock = 1 - math.exp(-0.5)
+    ex = reg.risks[1].components[0].dist.mean()
+    a, shock_year = res.by_risk[1], res.by_risk[0] > 0
+    within(a.mean(), 1.0 * ex, a.std() / math.sqrt(a.size))
+    base = 1.0 / (1 + 2 * p_shock)
+    for years, rate in ((shock_year, 3 * base), (~shock_year, base)):
+        within(a[years].mean(), rate * ex, a[years].std() / math.sqrt(years.sum()))
+    within(shock_year.mean(), p_shock, math.sqrt(p_shock * (1 - p_shock) / a.size))
+    # and losses of the two risks become positively correlated
+    assert np.corrcoef(res.by_risk[0], a)[0, 1] > 0.05
+
+
+def test_common_shock_that_adds_events_raises_the_long_run_rate(make_register):
+    """``shock_effect = add``: the register's rate is that of years without the shock."""
+    reg = _shock_register(make_register, shock_effect="add")
     res = simulate(reg, 300_000, seed=13)
     p_shock = 1 - math.exp(-0.5)
     ex = reg.risks[1].components[0].dist.mean()
     a = res.by_risk[1]
     within(a.mean(), 1.0 * ex * (1 + 2 * p_shock), a.std() / math.sqrt(a.size))
-    # and losses of the two risks become positively correlated
-    assert np.corrcoef(res.by_risk[0], a)[0, 1] > 0.05
+
+
+def test_chance_of_a_shock_year_with_a_lognormal_rate_matches_integration():
+    from scipy import integrate, stats
+
+    from riskmodel.register import Frequency
+
+    f = Frequency.from_range(0.05, 2.0, "events_low/events_high")
+    rate = f.rate
+    exact = 1 - integrate.quad(lambda z: math.exp(-math.exp(rate.mu + rate.sigma * z)) * stats.norm.pdf(z),
+                               -12, 12, epsabs=1e-13)[0]
+    assert abs(f.prob_at_least_one() - exact) < 1e-10
+    assert abs(Frequency(0.7).prob_at_least_one() - (1 - math.exp(-0.7))) < 1e-15
+
+
+def test_shock_multipliers_are_capped_per_risk(make_register):
+    rows = [risk(f"S{i}", category="supplier_outage", events_per_year=0.1, common_shock="yes",
+                 shock_multiplier=5) for i in range(2)] + [risk("A")]
+    with pytest.raises(InputError) as info:
+        load_register(make_register(rows))
+    text = str(info.value)
+    assert "shock_multiplier" in text and "25" in text and "at most 20" in text and "S0 (x5)" in text
+    rows[1]["shock_targets"] = "S0"            # a shock never hits another shock: S1 hits nothing
+    rows[1]["shock_multiplier"] = 2
+    load_register(make_register(rows))
 
 
 def test_scenario_model_matches_streaming_engine():
@@ -203,3 +248,44 @@ def test_scenario_cache_computes_once_and_never_blocks_other_scenarios():
         model.by_risk({next(iter(none)): True})
     model._realise_all = real
     assert model.by_risk({next(iter(none)): True}).shape == (len(reg.risks), 2_000)
+
+
+def test_warranty_denial_declines_a_policy_years_claims_together(make_register):
+    """A missing warranted control (MFA): the insurer declines all of a year's claims on the risks
+    it is relevant to, or none, once per policy year, with the policy's probability."""
+    from riskmodel import Policy
+
+    reg = load_register(make_register([risk("A", events_per_year=3, controls="mfa (planned)"),
+                                       risk("B", events_per_year=2, controls="mfa (planned)")]))
+    paid_in_full = simulate(reg, 40_000, seed=21, policy=Policy(aggregate_limit=1e9)).payer("insurer")
+    res = simulate(reg, 40_000, seed=21, policy=Policy(aggregate_limit=1e9, requires_controls=("mfa",),
+                                                       warranty_denial_probability=0.3))
+    ins = res.payer("insurer")
+    claimed = paid_in_full > 0
+    declined = ins[claimed] == 0
+    # every year is all or nothing: never a part of a year's claims
+    np.testing.assert_allclose(ins[claimed][~declined], paid_in_full[claimed][~declined], rtol=1e-12)
+    p, m = declined.mean(), claimed.sum()
+    within(p, 0.3, math.sqrt(0.3 * 0.7 / m))
+
+
+def test_by_risk_gives_the_chance_and_cost_of_a_year_it_happens(make_register):
+    """A rare risk (0.004 a year) has a 1-in-100 year of £0 but a real cost when it happens:
+    prob_event = 1 - exp(-rate) (closed form, within its binomial error), and the cost of such a
+    year is at least one event's cost. The scenario model gives the same figures as the engine."""
+    reg = load_register(make_register([risk("RARE", events_per_year=0.004),
+                                       risk("OFTEN", events_per_year=2.0)]))
+    res = simulate(reg, 200_000, seed=31)
+    rows = {r["risk_id"]: r for r in res.summary()["by_risk"]}
+    for rid, rate in (("RARE", 0.004), ("OFTEN", 2.0)):
+        p = 1 - math.exp(-rate)
+        within(rows[rid]["prob_event"], p, math.sqrt(p * (1 - p) / res.trials))
+    rare = rows["RARE"]
+    assert rare["p99"] == 0.0 and rare["cost_if_event_p50"] > 1000 and rare["cost_if_event_p90"] > rare["cost_if_event_p50"]
+    # one event (nearly always, at this rate): the median year's cost is the severity's median
+    dist = reg.risks[0].components[0].dist
+    assert abs(math.log(rare["cost_if_event_p50"] / math.exp(dist.mu))) < 0.15
+    model = ScenarioModel(reg, 200_000, seed=31, show_progress=False)
+    for prof in model.risk_profiles():
+        for key in ("mean", "prob_event", "cost_if_event_p50", "cost_if_event_p90", "p99"):
+            assert prof[key] == rows[prof["risk_id"]][key], key
