@@ -27,7 +27,8 @@ from .components import COMPONENT_LABELS, COMPONENTS
 from .contracts import Contracts, load_contracts
 from .engine import DEFAULT_SEED, DEFAULT_TRIALS, ScenarioModel, gap_table
 from .errors import InputError
-from .formatting import money, percent
+from .formatting import chance, money, percent
+from .invariants import check_allocation
 from .memory import keep_freed_memory
 from .policy import Policy, Section, load_policy
 from .register import Register, load_register
@@ -127,6 +128,7 @@ class Dashboard:
         self._generation = 0
         self._warmer: threading.Thread | None = None
         self._scenarios: dict[tuple[str, str], Scenario] = {}
+        self._profiles: dict[tuple, list[dict]] = {}
         self._quiet = False
 
         first = practice or next(iter(self.catalogue))
@@ -269,6 +271,7 @@ class Dashboard:
         policy, status = self.policy(), self.control_status()
         model = sc.model
         alloc = model.allocate(policy, sc.contracts, status, with_reasons=False)   # reasons: not shown
+        check_allocation(alloc, f"the dashboard's pricing of {self.practice.value} {self.quarter.value}")
         gross = alloc.per_trial["gross"]
         retained = alloc.per_trial["retained"]
         n = model.trials
@@ -286,7 +289,7 @@ class Dashboard:
         html_parts = {"headline": self._headline_html(policy),
                       "exceedance": self._exceedance_svg(gross, retained, policy),
                       "who_pays": who_pays_svg(gap_table(alloc, n)),
-                      "risks": self._risks_html(model.risk_means(status), alloc.by_risk["retained"] / n)}
+                      "risks": self._risks_html(self._risk_profiles(model, status), alloc.by_risk["retained"] / n)}
         self.elapsed = time.perf_counter() - t0
         self.updates += 1
         html_parts["status"] = (f"<div class='rm-status' data-update='{self.updates}' "
@@ -345,20 +348,42 @@ class Dashboard:
         return loss_exceedance_svg(gross, retained, excess=policy.excess if policy.insured else None,
                                    limit=policy.aggregate_limit if policy.insured else None)
 
-    def _risks_html(self, gross_mean: np.ndarray, retained_mean: np.ndarray) -> str:
+    def _risk_profiles(self, model: ScenarioModel, status: dict[str, bool]) -> list[dict]:
+        """Per risk: chance of a year with a loss, expected loss, cost of a year it happens. They
+        depend on the controls only, not on the policy: kept per control state of this scenario."""
+        key = (id(model), tuple(sorted(status.items())))
+        if key not in self._profiles:
+            if len(self._profiles) >= 16 or any(k[0] != id(model) for k in self._profiles):
+                self._profiles.clear()
+            self._profiles[key] = model.risk_profiles(status)
+        return self._profiles[key]
+
+    def _risks_html(self, profiles: list[dict], retained_mean: np.ndarray) -> str:
         reg = self.scenario().register
+        gross_mean = np.array([p["mean"] for p in profiles])
         total = gross_mean.sum()
         order = np.argsort(-gross_mean, kind="stable")
+        td = "<td style='text-align:right'>"
+
+        def if_happens(p, key):
+            return money(p[key]) if p["prob_event"] > 0 else "—"
+
         rows = "".join(
             f"<tr style='border-top:1px solid #eee'><td>{i + 1}</td><td>{html.escape(reg.risks[j].risk_id)}</td>"
-            f"<td>{html.escape(reg.risks[j].title)}</td><td style='text-align:right'>{money(gross_mean[j])}</td>"
-            f"<td style='text-align:right'>{_share_of(gross_mean[j], total)}</td>"
-            f"<td style='text-align:right'>{money(retained_mean[j])}</td></tr>"
+            f"<td>{html.escape(reg.risks[j].title)}</td>{td}{html.escape(chance(profiles[j]['prob_event'], self.trials))}</td>"
+            f"{td}{money(gross_mean[j])}</td>{td}{_share_of(gross_mean[j], total)}</td>"
+            f"{td}{if_happens(profiles[j], 'cost_if_event_p50')}</td>{td}{if_happens(profiles[j], 'cost_if_event_p90')}</td>"
+            f"{td}{money(retained_mean[j])}</td></tr>"
             for i, j in enumerate(order))
         return ("<b>Risks ranked by expected annual loss</b><table class='rm-risks' style='border-collapse:collapse;"
-                "border-spacing:0'><style>.rm-risks td,.rm-risks th{padding:2px 8px}</style>"
-                "<tr><th>#</th><th>Risk</th><th>Title</th><th>Expected a year</th><th>Share</th>"
-                f"<th>Kept by the practice</th></tr>{rows}</table>")
+                "border-spacing:0'><style>.rm-risks td,.rm-risks th{padding:2px 8px;vertical-align:top}"
+                ".rm-risks th{text-align:right}.rm-risks th:nth-child(-n+3){text-align:left}</style>"
+                "<tr><th>#</th><th>Risk</th><th>Title</th><th>Chance in a year</th><th>Expected a year</th>"
+                "<th>Share</th><th>Typical cost in a year it happens</th><th>1 in 10 such years cost more than</th>"
+                f"<th>Kept by the practice</th></tr>{rows}</table>"
+                "<div style='color:#666;font-size:85%;margin-top:4px'>Chance in a year: of at least one incident "
+                "that costs money (a percentage for risks seen at least one year in ten, else \"1 in N years\"). "
+                "Expected a year spreads the cost over all years, including those without it.</div>")
 
 
 def _share_of(part: float, total: float) -> str:

@@ -15,8 +15,8 @@ from click.testing import CliRunner
 from riskmodel.allocation import REASONS
 from riskmodel.cli import main
 from riskmodel.colours import PAYER_COLOURS, REASON_COLOURS
-from riskmodel.formatting import md_escape, money_short
-from riskmodel.reporting import table
+from riskmodel.formatting import chance, md_escape, money_short, money_with_margin, trials_to_halve
+from riskmodel.reporting import QuarterlyReport, table
 from riskmodel.svgcharts import loss_exceedance_svg, reasons_svg, top_risks_svg, waterfall_svg, who_pays_svg
 
 from .conftest import REGISTERS
@@ -77,6 +77,14 @@ def test_html_has_no_code_no_traceback_no_cdn(batch):
     assert "Traceback" not in html and "InputError" not in html
     assert "cdnjs" not in html and "rm-chart rm-lec" in html and "rm-who-pays" in html
     assert "Expected annual loss: £" in html
+
+
+def test_report_shows_margins_and_per_risk_chances(batch):
+    _, out = batch
+    html = (out / "meadowbank-average" / "report.html").read_text()
+    assert "Chance in a year" in html and "Typical cost in a year it happens" in html
+    assert "1-in-100 year</th>" not in html.split("Top risks")[-1].split("Controls ranked")[0]
+    assert " ± £" in html and "Running 8,000 simulated years instead of 2,000 would halve these margins" in html
 
 
 def test_input_text_is_escaped_in_the_report(batch):
@@ -244,3 +252,54 @@ def test_input_text_is_escaped_in_charts_tables_and_markdown():
     assert "$x$ &lt;b&gt;bold&lt;/b&gt; &amp; co" in html
     md = md_escape(TRICKY)
     assert "<b>" not in md and "\\$x\\$" in md
+
+
+# ---- per-risk figures and Monte Carlo margins ----------------------------------------------------
+def test_money_with_margin_only_when_the_error_matters():
+    assert money_with_margin(100_000, 1_000) == "£100,000"                 # 1%: not shown
+    assert money_with_margin(100_000, 2_000) == "£100,000"                 # exactly 2%: not shown
+    assert money_with_margin(100_000, 2_500) == "£100,000 ± £4,900"        # 1.96 x 2,500, two figures, up
+    assert money_with_margin(95_391.4, 4_321) == "£95,391 ± £8,500"
+    assert money_with_margin(50_000, None) == "£50,000" and money_with_margin(0.0, 0.0) == "£0"
+    assert trials_to_halve(100_000).startswith(
+        "Running 400,000 simulated years instead of 100,000 would halve these margins")
+
+
+def test_chance_reads_as_a_percentage_or_one_in_n_years():
+    assert [chance(p, 100_000) for p in (0.999, 0.78, 0.1, 0.04, 0.0037, 0.0)] == \
+        ["over 99%", "78%", "10%", "1 in 25 years", "1 in 270 years", "not seen in 100,000 years"]
+
+
+def _report(summary: dict, insured: bool = True) -> QuarterlyReport:
+    rep = object.__new__(QuarterlyReport)
+    rep.summary, rep.quarter, rep.previous = summary, "2026Q4", None
+    rep.policy = type("P", (), {"insured": insured})()
+    return rep
+
+
+def _stats(v: float, se: float) -> dict:
+    return {k: v for k in ("mean", "p95", "p99", "tvar99")} | {f"{k}_se": se for k in ("mean", "p95", "p99", "tvar99")}
+
+
+def test_rare_risk_is_not_shown_as_costing_nothing():
+    rare = {"risk_id": "R9", "title": "Rare", "mean": 30.0, "p99": 0.0, "p99_se": 0.0, "prob_event": 0.002,
+            "cost_if_event_p50": 12_000.0, "cost_if_event_p90": 40_000.0, "retained_mean": 10.0}
+    never = {**rare, "risk_id": "R10", "mean": 0.0, "prob_event": 0.0, "cost_if_event_p50": 0.0,
+             "cost_if_event_p90": 0.0, "retained_mean": 0.0}
+    df = _report({"trials": 20_000, "by_risk": [rare, never]}).top_risks_table()
+    assert "1-in-100 year" not in df.columns
+    assert list(df.iloc[0]) == ["R9", "Rare", "1 in 500 years", "£30", "£12,000", "£40,000", "£10"]
+    assert list(df.iloc[1])[2:6] == ["not seen in 20,000 years", "£0", "—", "—"]
+
+
+def test_headline_figures_carry_their_margin_and_say_how_to_halve_it():
+    rep = _report({"trials": 100_000, "gross": _stats(100_000, 5_000), "insurer": _stats(50_000, 100),
+                   "retained": _stats(20_000, 100), "contract": _stats(1, 0)})
+    df = rep.headline_table()
+    assert list(df[""]) == ["All losses", "Paid by the insurer", "Kept by the practice"]
+    assert df.iloc[0]["1-in-100 year"] == "£100,000 ± £9,800" and df.iloc[1]["1-in-100 year"] == "£50,000"
+    assert "Running 400,000 simulated years instead of 100,000 would halve these margins" in rep.margins_note()
+    quiet = _report({"trials": 100_000, "gross": _stats(100_000, 5), "insurer": _stats(5, 0),
+                     "retained": _stats(5, 0)}, insured=False)
+    assert "halve" not in quiet.margins_note() and list(quiet.headline_table()[""]) == ["All losses",
+                                                                                        "Kept by the practice"]
