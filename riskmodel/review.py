@@ -15,7 +15,7 @@ from pathlib import Path
 import pandas as pd
 
 from .components import COMPONENT_LABELS
-from .formatting import md_escape, money, percent
+from .formatting import md_escape, money, money_with_margin, percent, trials_to_halve
 from .invariants import check_summary
 
 #: Thresholds for raising a point (documented in docs/reports.md).
@@ -78,6 +78,9 @@ def overview(results: list[dict]) -> pd.DataFrame:
             "Limit enough?": None if limit is None or need is None else bool(need <= limit),
             "Chance limit runs out": r.get("prob_aggregate_exhausted"),
             "Premium": pol.get("premium") if _insured(r) else None,
+            # Monte Carlo standard errors of the tail figures (shown as ± when over 2%)
+            "_se 1-in-100 year loss": r["gross"].get("p99_se"),
+            "_se Kept in a 1-in-100 year": r["retained"].get("p99_se"),
         })
     return pd.DataFrame(rows)
 
@@ -85,13 +88,30 @@ def overview(results: list[dict]) -> pd.DataFrame:
 def formatted(df: pd.DataFrame) -> pd.DataFrame:
     """The overview with money as £12,300 and probabilities as percentages, for display."""
     out = df.copy()
-    for c in ("Expected annual loss", "1-in-100 year loss", "Kept by practice (expected)", "Kept in a 1-in-100 year",
-              "Limit", "Excess", "1-in-100 insured loss", "Premium"):
+    for c in ("1-in-100 year loss", "Kept in a 1-in-100 year"):
+        se = out.get(f"_se {c}", pd.Series([None] * len(out), index=out.index))
+        out[c] = [money_with_margin(v, None if e is None or pd.isna(e) else float(e)) for v, e in zip(out[c], se)]
+    for c in ("Expected annual loss", "Kept by practice (expected)", "Limit", "Excess", "1-in-100 insured loss",
+              "Premium"):
         out[c] = out[c].map(lambda v: "—" if v is None or pd.isna(v) else money(v))
+    out["List size"] = out["List size"].map(lambda v: "—" if v is None or pd.isna(v) else f"{int(v):,}")
     out["Chance limit runs out"] = out["Chance limit runs out"].map(
         lambda v: "—" if v is None or pd.isna(v) else percent(v))
     out["Limit enough?"] = out["Limit enough?"].map(lambda v: "—" if v is None or pd.isna(v) else ("yes" if v else "NO"))
-    return out.drop(columns=["Folder"])
+    return out.drop(columns=["Folder"] + [c for c in out.columns if c.startswith("_se ")])
+
+
+def margins_note(results: list[dict]) -> str:
+    """One plain sentence on the ± margins of the side-by-side table (Markdown), or ``""``."""
+    df = overview(results)
+    shown = any("±" in str(v) for c in ("1-in-100 year loss", "Kept in a 1-in-100 year") for v in formatted(df)[c])
+    if not shown:
+        return ""
+    trials = sorted({int(r["trials"]) for r in results if r.get("trials")})
+    if len(trials) != 1:
+        return ("*Figures marked ± are uncertain because they come from a limited number of simulated years; "
+                "four times as many years would halve the margins.*")
+    return f"*Figures marked ± are uncertain because they come from {trials[0]:,} simulated years. {trials_to_halve(trials[0])}*"
 
 
 def retained_by_reason(r: dict) -> dict[str, float]:
@@ -182,4 +202,4 @@ def summary_text(results: list[dict], quarter: str) -> str:
     return "\n".join(lines)
 
 
-__all__ = ["chart_rows", "summary_text", "load_quarter", "overview", "formatted", "talking_points", "retained_by_reason", "round_up"]
+__all__ = ["margins_note", "chart_rows", "summary_text", "load_quarter", "overview", "formatted", "talking_points", "retained_by_reason", "round_up"]

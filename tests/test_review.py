@@ -6,7 +6,8 @@ import copy
 import pytest
 
 from riskmodel.colours import REASON_COLOURS
-from riskmodel.review import chart_rows, formatted, overview, round_up, summary_text, talking_points
+from riskmodel.review import (chart_rows, formatted, margins_note, overview, round_up, summary_text,
+                              talking_points)
 from riskmodel.svgcharts import limits_svg, reasons_svg
 
 
@@ -98,3 +99,15 @@ def test_names_from_the_inputs_are_escaped():
     assert "<b>" not in text and "<i>" not in text and "&lt;i&gt;MFA" in text
     svg = reasons_svg(chart_rows([r]))
     assert "<b>" not in svg and "&lt;b&gt;Surgery" in svg
+
+
+def test_tail_figures_carry_their_margin_and_the_note_says_how_to_halve_it():
+    a = results(trials=100_000)
+    a["gross"] = {**a["gross"], "p99_se": 4_000.0}            # 2.7% of £150,000: shown
+    a["retained"] = {**a["retained"], "p99_se": 600.0}        # 1%: not shown
+    shown = formatted(overview([a]))
+    assert shown["1-in-100 year loss"].iloc[0] == "£150,000 ± £7,900"
+    assert shown["Kept in a 1-in-100 year"].iloc[0] == "£60,000"
+    assert not [c for c in shown.columns if c.startswith("_se")] and shown["List size"].iloc[0] == "8,000"
+    assert "Running 400,000 simulated years instead of 100,000 would halve" in margins_note([a])
+    assert margins_note([results(trials=100_000)]) == ""
