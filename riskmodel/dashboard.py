@@ -375,15 +375,20 @@ class Dashboard:
             f"{td}{if_happens(profiles[j], 'cost_if_event_p50')}</td>{td}{if_happens(profiles[j], 'cost_if_event_p90')}</td>"
             f"{td}{money(retained_mean[j])}</td></tr>"
             for i, j in enumerate(order))
-        return ("<b>Risks ranked by expected annual loss</b><table class='rm-risks' style='border-collapse:collapse;"
+        return ("<div style='font-weight:600;margin-top:8px'>Risks ranked by expected annual loss</div><table class='rm-risks' style='border-collapse:collapse;"
                 "border-spacing:0'><style>.rm-risks td,.rm-risks th{padding:2px 8px;vertical-align:top}"
-                ".rm-risks th{text-align:right}.rm-risks th:nth-child(-n+3){text-align:left}</style>"
-                "<tr><th>#</th><th>Risk</th><th>Title</th><th>Chance in a year</th><th>Expected a year</th>"
-                "<th>Share</th><th>Typical cost in a year it happens</th><th>1 in 10 such years cost more than</th>"
-                f"<th>Kept by the practice</th></tr>{rows}</table>"
+                ".rm-risks th{text-align:right;vertical-align:bottom}.rm-risks tr:first-child th:nth-child(-n+3)"
+                "{text-align:left}.rm-risks td:nth-child(n+4){white-space:nowrap}</style>"
+                "<tr><th rowspan='2'>#</th><th rowspan='2'>Risk</th><th rowspan='2'>Title</th>"
+                "<th rowspan='2'>Chance in a year</th><th rowspan='2'>Expected a year</th><th rowspan='2'>Share</th>"
+                "<th colspan='2' style='text-align:center'>A year it happens costs</th>"
+                "<th rowspan='2'>Kept by the practice</th></tr>"
+                "<tr><th title='median of the years in which it happens'>typically</th>"
+                f"<th title='1 in 10 of the years in which it happens cost more'>1 in 10 over</th></tr>{rows}</table>"
                 "<div style='color:#666;font-size:85%;margin-top:4px'>Chance in a year: of at least one incident "
                 "that costs money (a percentage for risks seen at least one year in ten, else \"1 in N years\"). "
-                "Expected a year spreads the cost over all years, including those without it.</div>")
+                "Expected a year spreads the cost over all years, including those without it; a year it happens "
+                "costs typically (the median) and, one such year in ten, more than the last figure.</div>")
 
 
 def _share_of(part: float, total: float) -> str:

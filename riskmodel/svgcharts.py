@@ -27,7 +27,7 @@ from .metrics import exceedance_points
 
 W, H = 720, 330
 LEFT, RIGHT, TOP, BOTTOM = 90, 20, 34, 52
-FONT = "font-family:sans-serif;font-size:11px"
+FONT = "display:block;font-family:sans-serif;font-size:11px"
 PAYERS = ("contract", "insurer", "retained")
 
 
