@@ -187,8 +187,14 @@ class QuarterlyReport:
                          f"({one_in(p) if p > 0 else 'not seen in the simulated years'}).")
             need = s.get("limit_for_1_in_100")
             if need is not None:
-                verdict = "inside" if need <= pol.aggregate_limit else "beyond"
-                lines.append(f"- A 1-in-100 year insured loss of {money(need)} is **{verdict}** the current limit.")
+                if need > pol.aggregate_limit:
+                    verdict = "**beyond** the current limit"
+                elif p >= 0.01:
+                    verdict = (f"**at** the current limit: the limit runs out in {percent(p)} of years, so it "
+                               "does not cover a 1-in-100 year")
+                else:
+                    verdict = "**inside** the current limit"
+                lines.append(f"- A 1-in-100 year insured loss of {money(need)} is {verdict}.")
         if self.previous:
             d = g["mean"] - self.previous["gross"]["mean"]
             dr = r["mean"] - self.previous.get("retained", self.previous["gross"])["mean"]

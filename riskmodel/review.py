@@ -61,6 +61,15 @@ def _insured(r: dict) -> bool:
     return bool(pol) and pol["aggregate_limit"] > 0
 
 
+def limit_enough(r: dict) -> bool:
+    """Whether an insured practice's aggregate limit meets a 1-in-100 year: the insured loss of such
+    a year is within it *and* the limit runs out in fewer than 1 year in 100 (a 1-in-100 insured
+    loss exactly at the limit, e.g. capped by an equal any-one-claim limit, is not enough when the
+    limit runs out more often than that)."""
+    need, limit = r.get("limit_for_1_in_100"), r["policy"]["aggregate_limit"]
+    return (need is None or need <= limit) and (r.get("prob_aggregate_exhausted") or 0.0) < EXHAUSTION_TO_RAISE
+
+
 def overview(results: list[dict]) -> pd.DataFrame:
     """One row per practice: losses, what it keeps, its policy and whether the limit is enough."""
     rows = []
@@ -75,7 +84,7 @@ def overview(results: list[dict]) -> pd.DataFrame:
             "Policy": pol.get("name") if _insured(r) else "none",
             "Limit": limit, "Excess": pol.get("excess") if _insured(r) else None,
             "1-in-100 insured loss": need,
-            "Limit enough?": None if limit is None or need is None else bool(need <= limit),
+            "Limit enough?": None if limit is None or need is None else limit_enough(r),
             "Chance limit runs out": r.get("prob_aggregate_exhausted"),
             "Premium": pol.get("premium") if _insured(r) else None,
             # Monte Carlo standard errors of the tail figures (shown as ± when over 2%)
@@ -189,13 +198,13 @@ def summary_text(results: list[dict], quarter: str) -> str:
     """The review's opening lines (Markdown)."""
     n = len(results)
     uninsured = [r for r in results if not _insured(r)]
-    short = [r for r in results if _insured(r) and (r.get("limit_for_1_in_100") or 0) > r["policy"]["aggregate_limit"]]
+    short = [r for r in results if _insured(r) and not limit_enough(r)]
     kept = sum(r["retained"]["mean"] for r in results)
     lines = [f"# Insurance gap review, {md_escape(quarter)}", "",
              f"- **{n} practices** reviewed; together they keep an expected **{money(kept)} a year** of their "
              "cyber losses themselves (after NHS and supplier contracts and their policies).",
              f"- **Uninsured:** {', '.join(md_escape(r['practice']['name']) for r in uninsured) or 'none'}.",
-             f"- **Limit below a 1-in-100 year insured loss:** "
+             f"- **Limit not enough for a 1-in-100 year:** "
              f"{', '.join(md_escape(r['practice']['name']) for r in short) or 'none'}."]
     if any(r["practice"].get("illustrative") for r in results):
         lines += ["", "*Includes illustrative example practices: their numbers are not about real practices.*"]

@@ -111,3 +111,9 @@ def test_tail_figures_carry_their_margin_and_the_note_says_how_to_halve_it():
     assert not [c for c in shown.columns if c.startswith("_se")] and shown["List size"].iloc[0] == "8,000"
     assert "Running 400,000 simulated years instead of 100,000 would halve" in margins_note([a])
     assert margins_note([results(trials=100_000)]) == ""
+
+
+def test_a_limit_exactly_at_the_1_in_100_year_that_runs_out_in_1pc_of_years_is_not_enough():
+    at = results(limit_for_1_in_100=100_000.0, prob_aggregate_exhausted=0.011)
+    assert list(overview([at, results()])["Limit enough?"]) == [False, True]
+    assert "not enough for a 1-in-100 year:** Test Surgery" in summary_text([at], "2026Q4")
