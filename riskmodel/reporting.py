@@ -29,6 +29,9 @@ def table(df: pd.DataFrame):
     typed, never as markup); columns of words left-aligned, columns of figures right-aligned."""
     style = df.style.hide(axis="index").format(escape="html")
     words = [c for c in df.columns if not all(_FIGURE.match(str(v)) for v in df[c])]
+    figures = [c for c in df.columns if c not in words]
+    if figures:
+        style = style.set_properties(subset=figures, **{"white-space": "nowrap"})   # "£88,895 ± £3,800"
     if words:
         style = style.set_properties(subset=words, **{"text-align": "left"})
         style = style.set_table_styles([{"selector": f"th.col{df.columns.get_loc(c)}",
