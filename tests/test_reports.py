@@ -97,7 +97,8 @@ def test_input_text_is_escaped_in_the_report(batch):
 def test_same_seed_same_report_numbers(batch, tmp_path):
     _, out = batch
     regs = tmp_path / "registers"
-    shutil.copytree(REGISTERS / "meadowbank-average", regs / "meadowbank-average")
+    # the batch's copy (its R01 title was changed to test escaping)
+    shutil.copytree(out.parent.parent / "registers" / "meadowbank-average", regs / "meadowbank-average")
     res = CliRunner().invoke(main, ["report", "--quarter", "2026Q4", "--registers", str(regs), "--outputs",
                                     str(tmp_path / "out"), "--trials", "2000", "--seed", "5"])
     assert res.exit_code == 0, res.output
