@@ -27,13 +27,13 @@ from .components import COMPONENT_LABELS, COMPONENTS
 from .contracts import Contracts, load_contracts
 from .engine import DEFAULT_SEED, DEFAULT_TRIALS, ScenarioModel, gap_table
 from .errors import InputError
-from .formatting import money, percent
+from .formatting import chance, money, percent
+from .invariants import check_allocation
 from .memory import keep_freed_memory
-from .plots import PAYER_COLOURS
 from .policy import Policy, Section, load_policy
 from .register import Register, load_register
 from .reporting import REGISTER_SUFFIXES, beside, find_policy
-from .svgcharts import exceedance_svg, who_pays_html
+from .svgcharts import loss_exceedance_svg, who_pays_svg
 
 QUARTER = re.compile(r"^\d{4}Q[1-4]$")
 #: Trials the app simulates unless told otherwise (env ``RISKMODEL_TRIALS``).
@@ -128,6 +128,7 @@ class Dashboard:
         self._generation = 0
         self._warmer: threading.Thread | None = None
         self._scenarios: dict[tuple[str, str], Scenario] = {}
+        self._profiles: dict[tuple, list[dict]] = {}
         self._quiet = False
 
         first = practice or next(iter(self.catalogue))
@@ -279,6 +280,7 @@ class Dashboard:
         policy, status = self.policy(), self.control_status()
         model = sc.model
         alloc = model.allocate(policy, sc.contracts, status, with_reasons=False)   # reasons: not shown
+        check_allocation(alloc, f"the dashboard's pricing of {self.practice.value} {self.quarter.value}")
         gross = alloc.per_trial["gross"]
         retained = alloc.per_trial["retained"]
         n = model.trials
@@ -295,8 +297,8 @@ class Dashboard:
         }
         html_parts = {"headline": self._headline_html(policy),
                       "exceedance": self._exceedance_svg(gross, retained, policy),
-                      "who_pays": who_pays_html(gap_table(alloc, n)),
-                      "risks": self._risks_html(model.risk_means(status), alloc.by_risk["retained"] / n)}
+                      "who_pays": who_pays_svg(gap_table(alloc, n)),
+                      "risks": self._risks_html(self._risk_profiles(model, status), alloc.by_risk["retained"] / n)}
         self.elapsed = time.perf_counter() - t0
         self.updates += 1
         html_parts["status"] = (f"<div class='rm-status' data-update='{self.updates}' "
@@ -352,25 +354,50 @@ class Dashboard:
         return f"<div class='rm-headline' style='display:flex;flex-wrap:wrap'>{cells}</div>"
 
     def _exceedance_svg(self, gross, retained, policy: Policy) -> str:
-        return exceedance_svg([("All losses (gross)", "#333333", gross),
-                               ("Kept by the practice", PAYER_COLOURS["retained"], retained)],
-                              excess=policy.excess if policy.insured else None,
-                              limit=policy.aggregate_limit if policy.insured else None)
+        return loss_exceedance_svg(gross, retained, excess=policy.excess if policy.insured else None,
+                                   limit=policy.aggregate_limit if policy.insured else None)
 
-    def _risks_html(self, gross_mean: np.ndarray, retained_mean: np.ndarray) -> str:
+    def _risk_profiles(self, model: ScenarioModel, status: dict[str, bool]) -> list[dict]:
+        """Per risk: chance of a year with a loss, expected loss, cost of a year it happens. They
+        depend on the controls only, not on the policy: kept per control state of this scenario."""
+        key = (id(model), tuple(sorted(status.items())))
+        if key not in self._profiles:
+            if len(self._profiles) >= 16 or any(k[0] != id(model) for k in self._profiles):
+                self._profiles.clear()
+            self._profiles[key] = model.risk_profiles(status)
+        return self._profiles[key]
+
+    def _risks_html(self, profiles: list[dict], retained_mean: np.ndarray) -> str:
         reg = self.scenario().register
+        gross_mean = np.array([p["mean"] for p in profiles])
         total = gross_mean.sum()
         order = np.argsort(-gross_mean, kind="stable")
+        td = "<td style='text-align:right'>"
+
+        def if_happens(p, key):
+            return money(p[key]) if p["prob_event"] > 0 else "—"
+
         rows = "".join(
             f"<tr style='border-top:1px solid #eee'><td>{i + 1}</td><td>{html.escape(reg.risks[j].risk_id)}</td>"
-            f"<td>{html.escape(reg.risks[j].title)}</td><td style='text-align:right'>{money(gross_mean[j])}</td>"
-            f"<td style='text-align:right'>{_share_of(gross_mean[j], total)}</td>"
-            f"<td style='text-align:right'>{money(retained_mean[j])}</td></tr>"
+            f"<td>{html.escape(reg.risks[j].title)}</td>{td}{html.escape(chance(profiles[j]['prob_event'], self.trials))}</td>"
+            f"{td}{money(gross_mean[j])}</td>{td}{_share_of(gross_mean[j], total)}</td>"
+            f"{td}{if_happens(profiles[j], 'cost_if_event_p50')}</td>{td}{if_happens(profiles[j], 'cost_if_event_p90')}</td>"
+            f"{td}{money(retained_mean[j])}</td></tr>"
             for i, j in enumerate(order))
-        return ("<b>Risks ranked by expected annual loss</b><table class='rm-risks' style='border-collapse:collapse;"
-                "border-spacing:0'><style>.rm-risks td,.rm-risks th{padding:2px 8px}</style>"
-                "<tr><th>#</th><th>Risk</th><th>Title</th><th>Expected a year</th><th>Share</th>"
-                f"<th>Kept by the practice</th></tr>{rows}</table>")
+        return ("<div style='font-weight:600;margin-top:8px'>Risks ranked by expected annual loss</div><table class='rm-risks' style='border-collapse:collapse;"
+                "border-spacing:0'><style>.rm-risks td,.rm-risks th{padding:2px 8px;vertical-align:top}"
+                ".rm-risks th{text-align:right;vertical-align:bottom}.rm-risks tr:first-child th:nth-child(-n+3)"
+                "{text-align:left}.rm-risks td:nth-child(n+4){white-space:nowrap}</style>"
+                "<tr><th rowspan='2'>#</th><th rowspan='2'>Risk</th><th rowspan='2'>Title</th>"
+                "<th rowspan='2'>Chance in a year</th><th rowspan='2'>Expected a year</th><th rowspan='2'>Share</th>"
+                "<th colspan='2' style='text-align:center'>A year it happens costs</th>"
+                "<th rowspan='2'>Kept by the practice</th></tr>"
+                "<tr><th title='median of the years in which it happens'>typically</th>"
+                f"<th title='1 in 10 of the years in which it happens cost more'>1 in 10 over</th></tr>{rows}</table>"
+                "<div style='color:#666;font-size:85%;margin-top:4px'>Chance in a year: of at least one incident "
+                "that costs money (a percentage for risks seen at least one year in ten, else \"1 in N years\"). "
+                "Expected a year spreads the cost over all years, including those without it; a year it happens "
+                "costs typically (the median) and, one such year in ten, more than the last figure.</div>")
 
 
 def _share_of(part: float, total: float) -> str:

@@ -23,13 +23,17 @@ def signed_money(x: float) -> str:
 
 
 def money_short(x: float) -> str:
-    """Axis-friendly: ``£1.2m``, ``£45k``, ``£900``."""
-    ax = abs(x)
-    if ax >= 1e6:
-        return f"£{x / 1e6:,.1f}m"
-    if ax >= 1e3:
-        return f"£{x / 1e3:,.0f}k"
-    return f"£{x:,.0f}"
+    """Axis-friendly, three significant figures at most: ``£1.25m``, ``£2.5k``, ``£45k``, ``£900``."""
+    sign, ax = ("-" if x < 0 else ""), abs(x)
+    for size, suffix in ((1e6, "m"), (1e3, "k"), (1.0, "")):
+        if ax >= size * 0.9995 or size == 1.0:
+            v = ax / size
+            digits = 0 if v == 0 or size == 1.0 else max(0, 2 - math.floor(math.log10(v)))
+            text = f"{v:,.{digits}f}"
+            if "." in text:
+                text = text.rstrip("0").rstrip(".")
+            return f"{sign}£{text}{suffix}"
+    return "£0"
 
 
 def percent(p: float | None, digits: int = 1) -> str:
@@ -46,3 +50,70 @@ def one_in(p: float) -> str:
     if p <= 0:
         return "less than once in the years simulated"
     return f"about 1 in {max(1, round(1 / p)):,} years"
+
+
+_MD_SPECIAL = "\\`*_[]{}$#|~"
+
+
+def md_escape(text) -> str:
+    """Text from the inputs (a practice, policy, risk or control name) made safe to put in Markdown:
+    shown literally, never as HTML, emphasis, a link or a formula (``$x$``)."""
+    import html
+
+    s = html.escape(str(text), quote=False)
+    return "".join("\\" + ch if ch in _MD_SPECIAL else ch for ch in s)
+
+
+#: A figure's Monte Carlo margin is shown when its standard error is above this share of it.
+MARGIN_SHOWN_ABOVE = 0.02
+#: The margin shown is this many standard errors (a 95% interval for the simulation's own noise).
+MARGIN_Z = 1.96
+
+
+def _two_figures(x: float) -> float:
+    """``1234`` -> ``1200``; ``87`` -> ``87``: a margin needs no more precision than that."""
+    if x <= 0:
+        return 0.0
+    step = 10 ** max(0, math.floor(math.log10(x)) - 1)
+    return math.ceil(x / step) * step
+
+
+def money_with_margin(value: float | None, se: float | None, *, threshold: float = MARGIN_SHOWN_ABOVE) -> str:
+    """A simulated amount with its Monte Carlo margin when that matters.
+
+    ``'£95,391 ± £4,200'`` when the standard error ``se`` is more than ``threshold`` (2%) of the
+    value: the margin is 1.96 standard errors (95% of reruns with other random numbers would land
+    within it), rounded up to two significant figures. Otherwise, or without a standard error,
+    just the amount: ``'£95,391'``.
+    """
+    text = money(value)
+    if value is None or se is None or not math.isfinite(se) or se <= 0:
+        return text
+    if se > threshold * abs(value):
+        return f"{text} ± {money(_two_figures(MARGIN_Z * se))}"
+    return text
+
+
+def trials_to_halve(trials: int) -> str:
+    """The plain sentence saying how to halve Monte Carlo margins (they shrink as 1/sqrt(trials))."""
+    return (f"Running {4 * trials:,} simulated years instead of {trials:,} would halve these margins "
+            f"(± is the range in which 95% of reruns with other random numbers would fall).")
+
+
+def chance(p: float | None, trials: int | None = None) -> str:
+    """The chance of something in a year, as a partner reads it best: a percentage for what
+    happens in at least one year in ten (``'45%'``), ``'1 in N years'`` for rarer things
+    (``'1 in 270 years'``, N to two significant figures), ``'not seen in 100,000 years'`` for
+    what never happened in the simulated years."""
+    if p is None or (isinstance(p, float) and math.isnan(p)):
+        return "—"
+    if p <= 0:
+        return f"not seen in {trials:,} years" if trials else "not seen"
+    if p >= 0.995:
+        return "over 99%"
+    if p >= 0.1:
+        return f"{100 * p:.0f}%"
+    n = 1 / p
+    digits = max(0, math.floor(math.log10(n)) - 1)
+    n = round(n / 10 ** digits) * 10 ** digits
+    return f"1 in {n:,.0f} years"

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import json
+import re
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -12,11 +13,30 @@ from . import __version__
 from .atomic import atomic_path, write_text
 from .contracts import load_contracts
 from .engine import ScenarioModel, SimulationResult
-from .formatting import money, one_in, percent, signed_money
+from .formatting import (MARGIN_SHOWN_ABOVE, chance, md_escape, money, money_with_margin, one_in, percent,
+                         signed_money, trials_to_halve)
 from .policy import Policy, load_policy
 from .register import Register, load_register, register_hash
 
 REGISTER_SUFFIXES = (".xlsx", ".xlsm", ".csv")
+
+
+_FIGURE = re.compile(r"^\s*([+\-−]?£[\d,.]+( ± £[\d,.]+)?|[<>]?[\d,.]+%|[\d,.]+|1 in [\d,]+( years)?|—|–|-|)\s*$")
+
+
+def table(df: pd.DataFrame):
+    """A table for a report: no index, every cell HTML-escaped (names from the inputs are shown as
+    typed, never as markup); columns of words left-aligned, columns of figures right-aligned."""
+    style = df.style.hide(axis="index").format(escape="html")
+    words = [c for c in df.columns if not all(_FIGURE.match(str(v)) for v in df[c])]
+    figures = [c for c in df.columns if c not in words]
+    if figures:
+        style = style.set_properties(subset=figures, **{"white-space": "nowrap"})   # "£88,895 ± £3,800"
+    if words:
+        style = style.set_properties(subset=words, **{"text-align": "left"})
+        style = style.set_table_styles([{"selector": f"th.col{df.columns.get_loc(c)}",
+                                         "props": [("text-align", "left")]} for c in words], overwrite=False)
+    return style
 
 
 def find_quarter_register(practice_dir: str | Path, quarter: str) -> Path | None:
@@ -148,15 +168,16 @@ class QuarterlyReport:
         """Plain-English headline (Markdown)."""
         s = self.summary
         g, r = s["gross"], s["retained"]
-        name = s["practice"]["name"]
-        lines = [f"## {name}: cyber risk, {self.quarter}", ""]
+        name = md_escape(s["practice"]["name"])
+        lines = [f"## {name}: cyber risk, {md_escape(self.quarter)}", ""]
         if s["practice"].get("illustrative"):
             lines += ["*Illustrative example practice: the numbers are not about a real practice.*", ""]
         lines += [
             f"- **Expected annual loss: {money(g['mean'])}** from cyber incidents, of which the practice "
             f"itself would bear about **{money(r['mean'])}** a year on average.",
-            f"- **A bad year** (1 in 20): losses of **{money(g['p95'])}** or more; a **very bad year** "
-            f"(1 in 100): **{money(g['p99'])}** or more, of which the practice would keep **{money(r['p99'])}**.",
+            f"- **A bad year** (1 in 20): losses of **{self.figure('gross', 'p95')}** or more; a **very bad "
+            f"year** (1 in 100): **{self.figure('gross', 'p99')}** or more, of which the practice would keep "
+            f"**{self.figure('retained', 'p99')}**.",
         ]
         pol = self.policy
         if pol is None or not pol.insured:
@@ -164,25 +185,83 @@ class QuarterlyReport:
                          "contracts falls on the partners, who carry unlimited liability.")
         else:
             p = s["prob_aggregate_exhausted"] or 0.0
-            lines.append(f"- **Policy**: {pol.name}, limit {money(pol.aggregate_limit)}, excess "
+            lines.append(f"- **Policy**: {md_escape(pol.name)}, limit {money(pol.aggregate_limit)}, excess "
                          f"{money(pol.excess)}. The chance the limit runs out in a year is **{percent(p)}** "
                          f"({one_in(p) if p > 0 else 'not seen in the simulated years'}).")
             need = s.get("limit_for_1_in_100")
             if need is not None:
-                verdict = "inside" if need <= pol.aggregate_limit else "beyond"
-                lines.append(f"- A 1-in-100 year insured loss of {money(need)} is **{verdict}** the current limit.")
+                if need > pol.aggregate_limit:
+                    verdict = "**beyond** the current limit"
+                elif p >= 0.01:
+                    verdict = (f"**at** the current limit: the limit runs out in {percent(p)} of years, so it "
+                               "does not cover a 1-in-100 year")
+                else:
+                    verdict = "**inside** the current limit"
+                lines.append(f"- A 1-in-100 year insured loss of {money(need)} is {verdict}.")
         if self.previous:
             d = g["mean"] - self.previous["gross"]["mean"]
             dr = r["mean"] - self.previous.get("retained", self.previous["gross"])["mean"]
-            lines.append(f"- **Since {self.previous.get('quarter', 'last quarter')}**: expected annual loss "
+            lines.append(f"- **Since {md_escape(self.previous.get('quarter', 'last quarter'))}**: expected annual loss "
                          f"{'up' if d > 0 else 'down'} {money(abs(d))}; the practice's expected share "
                          f"{'up' if dr > 0 else 'down'} {money(abs(dr))}.")
         return "\n".join(lines)
 
+    #: The headline figures: (key in results, what a partner reads).
+    HEADLINE_FIGURES = (("mean", "Expected per year"), ("p95", "1-in-20 year"), ("p99", "1-in-100 year"),
+                        ("tvar99", "Average of the worst 1% of years"))
+    HEADLINE_PAYERS = (("gross", "All losses"), ("insurer", "Paid by the insurer"),
+                       ("retained", "Kept by the practice"))
+
+    def figure(self, payer: str, key: str) -> str:
+        """A headline amount with its Monte Carlo margin when that is more than 2% of it."""
+        stats = self.summary[payer]
+        return money_with_margin(stats[key], stats.get(f"{key}_se"))
+
+    def headline_table(self) -> pd.DataFrame:
+        """Expected, 1-in-20, 1-in-100 and worst-1% average for all losses, the insurer and the
+        practice, each with its margin when it matters."""
+        payers = [(p, label) for p, label in self.HEADLINE_PAYERS
+                  if p in self.summary and (p != "insurer" or (self.policy is not None and self.policy.insured))]
+        return pd.DataFrame([{"": label, **{name: self.figure(p, k) for k, name in self.HEADLINE_FIGURES}}
+                             for p, label in payers])
+
+    def margins_note(self) -> str:
+        """One plain sentence on the simulation's margins (Markdown), or an empty string when no
+        headline figure needs one."""
+        shown = [(p, k) for p, _ in self.HEADLINE_PAYERS for k, _ in self.HEADLINE_FIGURES
+                 if p in self.summary and (self.summary[p].get(f"{k}_se") or 0)
+                 > MARGIN_SHOWN_ABOVE * abs(self.summary[p][k])]
+        trials = self.summary["trials"]
+        if not shown:
+            return (f"*Figures come from {trials:,} simulated years; their simulation margins are under 2% "
+                    "and not shown.*")
+        return (f"*Figures marked ± are uncertain because they come from {trials:,} simulated years. "
+                f"{trials_to_halve(trials)}*")
+
+    RISKS_NOTE = ("*Chance in a year*: of at least one incident that costs money; shown as a percentage for "
+                  "risks that happen at least one year in ten, as \"1 in N years\" for rarer ones. *Typical cost "
+                  "in a year it happens*: half of the years in which the risk happens cost less, half more. "
+                  "*Expected per year* spreads the cost over all years, including the many without it.")
+
     def top_risks_table(self, n: int = 10) -> pd.DataFrame:
-        rows = [{"Risk": r["risk_id"], "Title": r["title"], "Expected per year": money(r["mean"]),
-                 "1-in-100 year": money(r["p99"]), "Kept by practice": money(r.get("retained_mean"))}
-                for r in self.summary["by_risk"][:n]]
+        """The largest risks: how often each happens, what it costs a year on average, and what a
+        year in which it happens costs (typical and bad). No 1-in-100 year per risk: for a risk
+        rarer than that it would read £0, as if it cost nothing."""
+        trials = self.summary["trials"]
+        rows = []
+        for r in self.summary["by_risk"][:n]:
+            row = {"Risk": r["risk_id"], "Title": r["title"]}
+            if "prob_event" in r:
+                happens = r["prob_event"] > 0
+                row["Chance in a year"] = chance(r["prob_event"], trials)
+                row["Expected per year"] = money(r["mean"])
+                row["Typical cost in a year it happens"] = money(r["cost_if_event_p50"]) if happens else "—"
+                row["1 in 10 such years cost more than"] = money(r["cost_if_event_p90"]) if happens else "—"
+            else:
+                row["Expected per year"] = money(r["mean"])
+            if "retained_mean" in r:
+                row["Kept by practice (expected)"] = money(r["retained_mean"])
+            rows.append(row)
         return pd.DataFrame(rows)
 
     def gap_table(self) -> pd.DataFrame:

@@ -15,7 +15,7 @@ from pathlib import Path
 import pandas as pd
 
 from .components import COMPONENT_LABELS
-from .formatting import money, percent
+from .formatting import md_escape, money, money_with_margin, percent, trials_to_halve
 from .invariants import check_summary
 
 #: Thresholds for raising a point (documented in docs/reports.md).
@@ -61,6 +61,15 @@ def _insured(r: dict) -> bool:
     return bool(pol) and pol["aggregate_limit"] > 0
 
 
+def limit_enough(r: dict) -> bool:
+    """Whether an insured practice's aggregate limit meets a 1-in-100 year: the insured loss of such
+    a year is within it *and* the limit runs out in fewer than 1 year in 100 (a 1-in-100 insured
+    loss exactly at the limit, e.g. capped by an equal any-one-claim limit, is not enough when the
+    limit runs out more often than that)."""
+    need, limit = r.get("limit_for_1_in_100"), r["policy"]["aggregate_limit"]
+    return (need is None or need <= limit) and (r.get("prob_aggregate_exhausted") or 0.0) < EXHAUSTION_TO_RAISE
+
+
 def overview(results: list[dict]) -> pd.DataFrame:
     """One row per practice: losses, what it keeps, its policy and whether the limit is enough."""
     rows = []
@@ -75,9 +84,12 @@ def overview(results: list[dict]) -> pd.DataFrame:
             "Policy": pol.get("name") if _insured(r) else "none",
             "Limit": limit, "Excess": pol.get("excess") if _insured(r) else None,
             "1-in-100 insured loss": need,
-            "Limit enough?": None if limit is None or need is None else bool(need <= limit),
+            "Limit enough?": None if limit is None or need is None else limit_enough(r),
             "Chance limit runs out": r.get("prob_aggregate_exhausted"),
             "Premium": pol.get("premium") if _insured(r) else None,
+            # Monte Carlo standard errors of the tail figures (shown as ± when over 2%)
+            "_se 1-in-100 year loss": r["gross"].get("p99_se"),
+            "_se Kept in a 1-in-100 year": r["retained"].get("p99_se"),
         })
     return pd.DataFrame(rows)
 
@@ -85,13 +97,30 @@ def overview(results: list[dict]) -> pd.DataFrame:
 def formatted(df: pd.DataFrame) -> pd.DataFrame:
     """The overview with money as £12,300 and probabilities as percentages, for display."""
     out = df.copy()
-    for c in ("Expected annual loss", "1-in-100 year loss", "Kept by practice (expected)", "Kept in a 1-in-100 year",
-              "Limit", "Excess", "1-in-100 insured loss", "Premium"):
+    for c in ("1-in-100 year loss", "Kept in a 1-in-100 year"):
+        se = out.get(f"_se {c}", pd.Series([None] * len(out), index=out.index))
+        out[c] = [money_with_margin(v, None if e is None or pd.isna(e) else float(e)) for v, e in zip(out[c], se)]
+    for c in ("Expected annual loss", "Kept by practice (expected)", "Limit", "Excess", "1-in-100 insured loss",
+              "Premium"):
         out[c] = out[c].map(lambda v: "—" if v is None or pd.isna(v) else money(v))
+    out["List size"] = out["List size"].map(lambda v: "—" if v is None or pd.isna(v) else f"{int(v):,}")
     out["Chance limit runs out"] = out["Chance limit runs out"].map(
         lambda v: "—" if v is None or pd.isna(v) else percent(v))
     out["Limit enough?"] = out["Limit enough?"].map(lambda v: "—" if v is None or pd.isna(v) else ("yes" if v else "NO"))
-    return out.drop(columns=["Folder"])
+    return out.drop(columns=["Folder"] + [c for c in out.columns if c.startswith("_se ")])
+
+
+def margins_note(results: list[dict]) -> str:
+    """One plain sentence on the ± margins of the side-by-side table (Markdown), or ``""``."""
+    df = overview(results)
+    shown = any("±" in str(v) for c in ("1-in-100 year loss", "Kept in a 1-in-100 year") for v in formatted(df)[c])
+    if not shown:
+        return ""
+    trials = sorted({int(r["trials"]) for r in results if r.get("trials")})
+    if len(trials) != 1:
+        return ("*Figures marked ± are uncertain because they come from a limited number of simulated years; "
+                "four times as many years would halve the margins.*")
+    return f"*Figures marked ± are uncertain because they come from {trials[0]:,} simulated years. {trials_to_halve(trials[0])}*"
 
 
 def retained_by_reason(r: dict) -> dict[str, float]:
@@ -131,7 +160,7 @@ def talking_points(r: dict) -> list[str]:
                 hint = {"excess": f"the {money(pol.get('excess'))} excess per claim",
                         "waiting period": f"the {pol.get('waiting_period_hours'):g}-hour business-interruption waiting period",
                         "exclusion": "exclusions and warranties"
-                                     + (f" (warranted controls: {', '.join(pol.get('requires_controls') or [])})"
+                                     + (f" (warranted controls: {md_escape(', '.join(pol.get('requires_controls') or []))})"
                                         if pol.get("requires_controls") else ""),
                         "sublimit": "section sublimits", "aggregate limit": "the aggregate limit",
                         "claim limit": "the any-one-claim limit", "indemnity period": "the indemnity period",
@@ -145,7 +174,7 @@ def talking_points(r: dict) -> list[str]:
             and (c.get("saving_per_pound") or 0) >= SAVING_PER_POUND_TO_RAISE]
     if best:
         c = best[0]
-        points.append(f"Put **{c['label']}** in place: it would cut the practice's own expected loss by "
+        points.append(f"Put **{md_escape(c['label'])}** in place: it would cut the practice's own expected loss by "
                       f"{money(c['reduction_in_retained_loss'])} a year for {money(c['annual_cost'])} "
                       f"(£{c['saving_per_pound']:,.2f} per £1).")
     if not points:
@@ -154,7 +183,7 @@ def talking_points(r: dict) -> list[str]:
 
 
 def chart_rows(results: list[dict]) -> list[dict]:
-    """Inputs of :func:`riskmodel.plots.limits_figure` and :func:`~riskmodel.plots.reasons_figure`."""
+    """Inputs of :func:`riskmodel.svgcharts.limits_svg` and :func:`~riskmodel.svgcharts.reasons_svg`."""
     rows = []
     for r in results:
         insured = _insured(r)
@@ -169,16 +198,17 @@ def summary_text(results: list[dict], quarter: str) -> str:
     """The review's opening lines (Markdown)."""
     n = len(results)
     uninsured = [r for r in results if not _insured(r)]
-    short = [r for r in results if _insured(r) and (r.get("limit_for_1_in_100") or 0) > r["policy"]["aggregate_limit"]]
+    short = [r for r in results if _insured(r) and not limit_enough(r)]
     kept = sum(r["retained"]["mean"] for r in results)
-    lines = [f"# Insurance gap review, {quarter}", "",
+    lines = [f"# Insurance gap review, {md_escape(quarter)}", "",
              f"- **{n} practices** reviewed; together they keep an expected **{money(kept)} a year** of their "
              "cyber losses themselves (after NHS and supplier contracts and their policies).",
-             f"- **Uninsured:** {', '.join(r['practice']['name'] for r in uninsured) or 'none'}.",
-             f"- **Limit below a 1-in-100 year insured loss:** {', '.join(r['practice']['name'] for r in short) or 'none'}."]
+             f"- **Uninsured:** {', '.join(md_escape(r['practice']['name']) for r in uninsured) or 'none'}.",
+             f"- **Limit not enough for a 1-in-100 year:** "
+             f"{', '.join(md_escape(r['practice']['name']) for r in short) or 'none'}."]
     if any(r["practice"].get("illustrative") for r in results):
         lines += ["", "*Includes illustrative example practices: their numbers are not about real practices.*"]
     return "\n".join(lines)
 
 
-__all__ = ["chart_rows", "summary_text", "load_quarter", "overview", "formatted", "talking_points", "retained_by_reason", "round_up"]
+__all__ = ["margins_note", "chart_rows", "summary_text", "load_quarter", "overview", "formatted", "talking_points", "retained_by_reason", "round_up"]

@@ -1,7 +1,7 @@
 """Plain-text summaries for the terminal."""
 from __future__ import annotations
 
-from .formatting import money, percent
+from .formatting import chance, money, money_with_margin, percent
 
 
 def _table(rows: list[list[str]], header: list[str], left: int = 1) -> str:
@@ -21,9 +21,9 @@ def summary_text(s: dict) -> str:
            + ("  [illustrative example]" if s["practice"].get("illustrative") else ""), ""]
     out.append(f"Expected annual loss      {money(g['mean'])}  (Monte Carlo error ± {money(1.96 * g['mean_se'])})")
     out.append(f"Median year               {money(g['p50'])}")
-    out.append(f"1-in-20 year loss         {money(g['p95'])}")
-    out.append(f"1-in-100 year loss        {money(g['p99'])}")
-    out.append(f"Average of worst 1%       {money(g['tvar99'])}")
+    out.append(f"1-in-20 year loss         {money_with_margin(g['p95'], g.get('p95_se'))}")
+    out.append(f"1-in-100 year loss        {money_with_margin(g['p99'], g.get('p99_se'))}")
+    out.append(f"Average of worst 1%       {money_with_margin(g['tvar99'], g.get('tvar99_se'))}")
     if "retained" in s:
         out.append("")
         out.append("Who pays (expected per year / 1-in-100 year):")
@@ -41,9 +41,14 @@ def summary_text(s: dict) -> str:
                            f"{money(s['limit_for_1_in_100'])}")
     out.append("")
     out.append("Risks by expected annual loss:")
-    rows = [[r["risk_id"], r["title"][:40], money(r["mean"]), money(r["p99"])]
+    def if_event(r, key):
+        return money(r[key]) if r.get("prob_event", 0) > 0 else "—"
+
+    rows = [[r["risk_id"], r["title"][:40], chance(r.get("prob_event"), s["trials"]), money(r["mean"]),
+             if_event(r, "cost_if_event_p50"), if_event(r, "cost_if_event_p90")]
             + ([money(r["retained_mean"])] if "retained_mean" in r else []) for r in s["by_risk"]]
-    header = ["risk", "title", "expected", "1-in-100"] + (["retained"] if "retained" in s else [])
+    header = (["risk", "title", "chance a year", "expected", "year it happens", "1 in 10 such"]
+              + (["retained"] if "retained" in s else []))
     out.append(_table(rows, header, left=2))
     out.append("")
     if "gap_table" in s:

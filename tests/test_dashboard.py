@@ -108,6 +108,37 @@ def test_same_seed_same_numbers_and_practice_switch():
     assert a.scenario().register.path.endswith("2026Q3.xlsx")
 
 
+def test_risk_table_shows_how_often_and_what_a_year_it_happens_costs(dash):
+    risks = dash.html["risks"]
+    assert "Chance in a year" in risks and "A year it happens costs" in risks
+    assert "1-in-100" not in risks                      # a rare risk's 1-in-100 year would read £0
+    profiles = dash.scenario().model.risk_profiles(dash.control_status())
+    rare = min(profiles, key=lambda p: p["prob_event"])
+    assert rare["prob_event"] < 0.1 and "1 in " in risks
+    assert dash.html["exceedance"].count("rm-xtick") >= 3 and "£0<" not in dash.html["exceedance"]
+
+
+def test_dashboard_uses_the_reports_charts_and_colours(dash):
+    from riskmodel.colours import PAYER_COLOURS
+    assert "rm-chart rm-lec" in dash.html["exceedance"] and "rm-chart rm-who-pays" in dash.html["who_pays"]
+    assert f"fill='{PAYER_COLOURS['insurer']}'><title>Insurer" in dash.html["who_pays"]
+    assert f"stroke='{PAYER_COLOURS['retained']}'" in dash.html["exceedance"]
+
+
+def test_an_impossible_split_is_refused_before_anything_is_shown(dash, monkeypatch):
+    import riskmodel.dashboard as mod
+
+    shown = dash.view.value
+
+    def refuse(alloc, where):
+        raise ValueError(f"impossible split in {where}")
+
+    monkeypatch.setattr(mod, "check_allocation", refuse)
+    with pytest.raises(ValueError, match="meadowbank-average 2026Q4"):
+        dash.excess.value = dash.excess.value + 100
+    assert dash.view.value == shown
+
+
 def test_background_warm_up_prepares_toggles_and_changes_no_number():
     cold = Dashboard(REGISTERS, "northgate-multisite", trials=4_000, seed=5, warm_up=False)
     warm = Dashboard(REGISTERS, "northgate-multisite", trials=4_000, seed=5, warm_up=True)

@@ -3,16 +3,27 @@ from __future__ import annotations
 
 import csv
 import json
+import re
 import shutil
+
+import numpy as np
+import pandas as pd
 
 import pytest
 from click.testing import CliRunner
 
+from riskmodel.allocation import REASONS
 from riskmodel.cli import main
+from riskmodel.colours import PAYER_COLOURS, REASON_COLOURS
+from riskmodel.formatting import chance, md_escape, money_short, money_with_margin, trials_to_halve
+from riskmodel.reporting import QuarterlyReport, table
+from riskmodel.svgcharts import loss_exceedance_svg, reasons_svg, top_risks_svg, waterfall_svg, who_pays_svg
 
 from .conftest import REGISTERS
 
 pytestmark = pytest.mark.notebook
+
+TRICKY = "Ransomware $x$ <b>bold</b> & co"
 
 
 @pytest.fixture(scope="module")
@@ -21,6 +32,9 @@ def batch(tmp_path_factory):
     regs = root / "registers"
     for name in ("riverside-rural", "meadowbank-average"):
         shutil.copytree(REGISTERS / name, regs / name)
+    # a risk title with markup and a formula: shown as typed, never as HTML or maths
+    meadow = regs / "meadowbank-average" / "2026Q4.csv"
+    meadow.write_text(meadow.read_text().replace("Ransomware on practice-managed PCs and server", TRICKY, 1))
     broken = regs / "broken-practice"
     shutil.copytree(REGISTERS / "riverside-rural", broken)
     text = (broken / "2026Q4.csv").read_text().replace(",ransomware,", ",meteor-strike,", 1)
@@ -61,14 +75,30 @@ def test_html_has_no_code_no_traceback_no_cdn(batch):
     html = (out / "meadowbank-average" / "report.html").read_text()
     assert "QuarterlyReport.build" not in html and "import " not in html
     assert "Traceback" not in html and "InputError" not in html
-    assert "cdnjs" not in html and "data:image/png;base64" in html
+    assert "cdnjs" not in html and "rm-chart rm-lec" in html and "rm-who-pays" in html
     assert "Expected annual loss: £" in html
+
+
+def test_report_shows_margins_and_per_risk_chances(batch):
+    _, out = batch
+    html = (out / "meadowbank-average" / "report.html").read_text()
+    assert "Chance in a year" in html and "Typical cost in a year it happens" in html
+    assert "1-in-100 year</th>" not in html.split("Top risks")[-1].split("Controls ranked")[0]
+    assert " ± £" in html and "Running 8,000 simulated years instead of 2,000 would halve these margins" in html
+
+
+def test_input_text_is_escaped_in_the_report(batch):
+    _, out = batch
+    html = (out / "meadowbank-average" / "report.html").read_text()
+    assert "$x$ &lt;b&gt;bold&lt;/b&gt; &amp; co" in html       # the top-risks table
+    assert "<b>bold</b>" not in html
 
 
 def test_same_seed_same_report_numbers(batch, tmp_path):
     _, out = batch
     regs = tmp_path / "registers"
-    shutil.copytree(REGISTERS / "meadowbank-average", regs / "meadowbank-average")
+    # the batch's copy (its R01 title was changed to test escaping)
+    shutil.copytree(out.parent.parent / "registers" / "meadowbank-average", regs / "meadowbank-average")
     res = CliRunner().invoke(main, ["report", "--quarter", "2026Q4", "--registers", str(regs), "--outputs",
                                     str(tmp_path / "out"), "--trials", "2000", "--seed", "5"])
     assert res.exit_code == 0, res.output
@@ -139,3 +169,138 @@ def test_notebooks_are_committed_clean_with_the_python3_kernel(name):
     code = [c for c in nb["cells"] if c["cell_type"] == "code"]
     assert all(not c.get("outputs") and c.get("execution_count") is None for c in code)
     assert "parameters" in code[0]["metadata"].get("tags", [])
+
+
+# ---- charts -------------------------------------------------------------------------------------
+def _xticks(svg: str) -> list[str]:
+    return re.findall(r"class='rm-xtick'[^>]*>([^<]*)<", svg)
+
+
+def _fills(svg: str) -> dict[str, str]:
+    """Tooltip name (before the colon) -> fill of the bar segment carrying it."""
+    return {m.group(2): m.group(1) for m in re.finditer(r"fill='(#[0-9a-f]{6})'><title>([^:<]+):", svg)}
+
+
+@pytest.mark.parametrize("gross", [
+    np.zeros(1000),                                              # no loss at all
+    np.r_[np.zeros(900), np.linspace(1, 50, 100)],                # mostly nothing, tiny losses
+    np.random.default_rng(1).lognormal(9, 1.5, 20_000),
+])
+def test_exceedance_axis_has_no_negative_or_zero_ticks(gross):
+    svg = loss_exceedance_svg(gross, gross * 0.3, excess=2_500, limit=1_000_000)
+    ticks = _xticks(svg)
+    assert ticks and all(t.startswith("£") and t not in ("£0", "£-0") for t in ticks), ticks
+    assert not any("-" in t for t in ticks)
+
+
+def test_legends_and_reference_lines_show_exact_amounts():
+    x = np.random.default_rng(2).lognormal(9, 1.5, 5_000)
+    svg = loss_exceedance_svg(x, x / 2, excess=2_500, limit=1_250_000)
+    assert "Excess £2,500" in svg and "Policy limit £1,250,000" in svg
+    assert "£2.5k" not in svg.split("rm-legend")[-1]
+    bars = who_pays_svg([{"component": "extortion", "label": "Extortion", "gross": 12_345.4, "contract": 0.0,
+                          "insurer": 10_000.0, "retained": 2_345.4}])
+    assert "£12,345; practice £2,345" in bars
+
+
+def test_short_axis_money():
+    assert [money_short(v) for v in (0, 2_500, 7_500, 45_000, 100_000, 1e6, 1.25e6, 999_999)] == \
+        ["£0", "£2.5k", "£7.5k", "£45k", "£100k", "£1m", "£1.25m", "£1m"]
+
+
+def test_each_payer_keeps_its_colour():
+    row = {"component": "extortion", "label": "Extortion", "gross": 6.0, "contract": 1.0, "insurer": 2.0,
+           "retained": 3.0}
+    fills = _fills(who_pays_svg([row]))
+    assert fills == {"NHS or supplier contract": PAYER_COLOURS["contract"], "Insurer": PAYER_COLOURS["insurer"],
+                     "Practice (the gap)": PAYER_COLOURS["retained"]}
+    # the same colours whatever is present
+    only = _fills(who_pays_svg([{**row, "contract": 0.0, "insurer": 0.0, "gross": 3.0}]))
+    assert only == {"Practice (the gap)": PAYER_COLOURS["retained"]}
+
+
+def test_each_reason_keeps_its_colour_whatever_the_order_or_subset():
+    rng = np.random.default_rng(3)
+    seen: dict[str, set] = {}
+    for _ in range(20):
+        subset = list(rng.choice(REASONS, size=rng.integers(1, len(REASONS) + 1), replace=False))
+        rows = [{"name": f"P{i}", "reasons": {k: float(rng.uniform(1, 100)) for k in rng.permutation(subset)}}
+                for i in range(3)]
+        for k, c in _fills(reasons_svg(rows)).items():
+            seen.setdefault(k, set()).add(c)
+    assert all(len(c) == 1 for c in seen.values())
+    assert {k: c.pop() for k, c in seen.items()} == {k: REASON_COLOURS[k] for k in seen}
+    assert len(set(REASON_COLOURS.values())) == len(REASONS)
+    assert not set(REASON_COLOURS.values()) & set(PAYER_COLOURS.values())
+
+
+def test_bar_charts_are_always_linear_from_zero():
+    for scale in (1.0, 1000.0):        # small and very unequal amounts: never a log scale
+        rows = [{"name": "A", "reasons": {"excess": 10.0 * scale}}, {"name": "B", "reasons": {"excess": 1e6}}]
+        svg = reasons_svg(rows)
+        assert "log" not in svg and _xticks(svg)[0] == "£0"
+
+
+def test_input_text_is_escaped_in_charts_tables_and_markdown():
+    by_risk = [{"risk_id": "R<1>", "title": TRICKY, "mean": 100.0, "retained_mean": 40.0}]
+    svg = top_risks_svg(by_risk)
+    assert "<b>" not in svg and "&lt;b&gt;" in svg and "R&lt;1&gt;" in svg
+    steps = [{"kind": "start", "label": "Previous", "gross_mean": 10.0, "delta_gross": 0.0},
+             {"kind": "risk", "label": f"Risk added: {TRICKY}", "gross_mean": 15.0, "delta_gross": 5.0},
+             {"kind": "end", "label": "Now", "gross_mean": 15.0, "delta_gross": 0.0}]
+    assert "<b>" not in waterfall_svg(steps)
+    html = table(pd.DataFrame({"Title": [TRICKY]})).to_html()
+    assert "$x$ &lt;b&gt;bold&lt;/b&gt; &amp; co" in html
+    md = md_escape(TRICKY)
+    assert "<b>" not in md and "\\$x\\$" in md
+
+
+# ---- per-risk figures and Monte Carlo margins ----------------------------------------------------
+def test_money_with_margin_only_when_the_error_matters():
+    assert money_with_margin(100_000, 1_000) == "£100,000"                 # 1%: not shown
+    assert money_with_margin(100_000, 2_000) == "£100,000"                 # exactly 2%: not shown
+    assert money_with_margin(100_000, 2_500) == "£100,000 ± £4,900"        # 1.96 x 2,500, two figures, up
+    assert money_with_margin(95_391.4, 4_321) == "£95,391 ± £8,500"
+    assert money_with_margin(50_000, None) == "£50,000" and money_with_margin(0.0, 0.0) == "£0"
+    assert trials_to_halve(100_000).startswith(
+        "Running 400,000 simulated years instead of 100,000 would halve these margins")
+
+
+def test_chance_reads_as_a_percentage_or_one_in_n_years():
+    assert [chance(p, 100_000) for p in (0.999, 0.78, 0.1, 0.04, 0.0037, 0.0)] == \
+        ["over 99%", "78%", "10%", "1 in 25 years", "1 in 270 years", "not seen in 100,000 years"]
+
+
+def _report(summary: dict, insured: bool = True) -> QuarterlyReport:
+    rep = object.__new__(QuarterlyReport)
+    rep.summary, rep.quarter, rep.previous = summary, "2026Q4", None
+    rep.policy = type("P", (), {"insured": insured})()
+    return rep
+
+
+def _stats(v: float, se: float) -> dict:
+    return {k: v for k in ("mean", "p95", "p99", "tvar99")} | {f"{k}_se": se for k in ("mean", "p95", "p99", "tvar99")}
+
+
+def test_rare_risk_is_not_shown_as_costing_nothing():
+    rare = {"risk_id": "R9", "title": "Rare", "mean": 30.0, "p99": 0.0, "p99_se": 0.0, "prob_event": 0.002,
+            "cost_if_event_p50": 12_000.0, "cost_if_event_p90": 40_000.0, "retained_mean": 10.0}
+    never = {**rare, "risk_id": "R10", "mean": 0.0, "prob_event": 0.0, "cost_if_event_p50": 0.0,
+             "cost_if_event_p90": 0.0, "retained_mean": 0.0}
+    df = _report({"trials": 20_000, "by_risk": [rare, never]}).top_risks_table()
+    assert "1-in-100 year" not in df.columns
+    assert list(df.iloc[0]) == ["R9", "Rare", "1 in 500 years", "£30", "£12,000", "£40,000", "£10"]
+    assert list(df.iloc[1])[2:6] == ["not seen in 20,000 years", "£0", "—", "—"]
+
+
+def test_headline_figures_carry_their_margin_and_say_how_to_halve_it():
+    rep = _report({"trials": 100_000, "gross": _stats(100_000, 5_000), "insurer": _stats(50_000, 100),
+                   "retained": _stats(20_000, 100), "contract": _stats(1, 0)})
+    df = rep.headline_table()
+    assert list(df[""]) == ["All losses", "Paid by the insurer", "Kept by the practice"]
+    assert df.iloc[0]["1-in-100 year"] == "£100,000 ± £9,800" and df.iloc[1]["1-in-100 year"] == "£50,000"
+    assert "Running 400,000 simulated years instead of 100,000 would halve these margins" in rep.margins_note()
+    quiet = _report({"trials": 100_000, "gross": _stats(100_000, 5), "insurer": _stats(5, 0),
+                     "retained": _stats(5, 0)}, insured=False)
+    assert "halve" not in quiet.margins_note() and list(quiet.headline_table()[""]) == ["All losses",
+                                                                                        "Kept by the practice"]

@@ -5,7 +5,10 @@ import copy
 
 import pytest
 
-from riskmodel.review import formatted, overview, round_up, talking_points
+from riskmodel.colours import REASON_COLOURS
+from riskmodel.review import (chart_rows, formatted, margins_note, overview, round_up, summary_text,
+                              talking_points)
+from riskmodel.svgcharts import limits_svg, reasons_svg
 
 
 def results(**over) -> dict:
@@ -70,3 +73,47 @@ def test_overview_flags_short_limits():
     assert list(df["Limit enough?"]) == [False, True]
     shown = formatted(df)
     assert list(shown["Limit enough?"]) == ["NO", "yes"] and shown["Limit"].iloc[0] == "£100,000"
+
+
+def test_charts_keep_one_scale_and_one_colour_per_reason_across_quarters():
+    small = results()
+    big = copy.deepcopy(results())
+    big["practice"]["name"] = "Big"
+    big["policy"]["aggregate_limit"] = 5_000_000.0
+    big["gap_table"][0]["reasons"] = {"exclusion": 900.0, "excess": 50_000.0}
+    for quarter in ([small], [small, big]):       # 1x and 100x apart: the same linear axis rule
+        rows = chart_rows(quarter)
+        for svg in (limits_svg(rows), reasons_svg(rows)):
+            assert "log" not in svg
+        assert "limit: £100,000" in limits_svg(rows)
+        svg = reasons_svg(rows)
+        assert f"fill='{REASON_COLOURS['exclusion']}'><title>exclusion: £500" in svg
+        assert f"fill='{REASON_COLOURS['excess']}'><title>excess: £1,000" in svg
+
+
+def test_names_from_the_inputs_are_escaped():
+    r = results()
+    r["practice"]["name"] = "$x$ <b>Surgery</b>"
+    r["controls_ranking"][0].update(label="<i>MFA</i>", saving_per_pound=3.0)
+    text = summary_text([results(policy=None), r], "2026Q4") + "\n".join(talking_points(r))
+    assert "<b>" not in text and "<i>" not in text and "&lt;i&gt;MFA" in text
+    svg = reasons_svg(chart_rows([r]))
+    assert "<b>" not in svg and "&lt;b&gt;Surgery" in svg
+
+
+def test_tail_figures_carry_their_margin_and_the_note_says_how_to_halve_it():
+    a = results(trials=100_000)
+    a["gross"] = {**a["gross"], "p99_se": 4_000.0}            # 2.7% of £150,000: shown
+    a["retained"] = {**a["retained"], "p99_se": 600.0}        # 1%: not shown
+    shown = formatted(overview([a]))
+    assert shown["1-in-100 year loss"].iloc[0] == "£150,000 ± £7,900"
+    assert shown["Kept in a 1-in-100 year"].iloc[0] == "£60,000"
+    assert not [c for c in shown.columns if c.startswith("_se")] and shown["List size"].iloc[0] == "8,000"
+    assert "Running 400,000 simulated years instead of 100,000 would halve" in margins_note([a])
+    assert margins_note([results(trials=100_000)]) == ""
+
+
+def test_a_limit_exactly_at_the_1_in_100_year_that_runs_out_in_1pc_of_years_is_not_enough():
+    at = results(limit_for_1_in_100=100_000.0, prob_aggregate_exhausted=0.011)
+    assert list(overview([at, results()])["Limit enough?"]) == [False, True]
+    assert "not enough for a 1-in-100 year:** Test Surgery" in summary_text([at], "2026Q4")
