@@ -32,7 +32,7 @@ _LAZY = {"Dashboard": "dashboard", "QuarterlyReport": "reporting"}
 
 
 def __getattr__(name: str):
-    """The dashboard and the report (widgets, pandas, matplotlib) load on first use only."""
+    """The dashboard and the report (widgets, pandas) load on first use only."""
     if name in _LAZY:
         import importlib
 

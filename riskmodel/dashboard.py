@@ -14,6 +14,7 @@ setting ``widget.value`` and reading :attr:`Dashboard.numbers`, with no browser.
 from __future__ import annotations
 
 import html
+import math
 import os
 import re
 import threading
@@ -81,6 +82,11 @@ class Scenario:
     model: ScenarioModel
 
 
+#: The limit offered in the box when the practice's file has none (uninsured or unlimited): the
+#: entry-level limit of the shipped examples (docs/sources.md: entry products offer £25k-£50k).
+DEFAULT_LIMIT = 50_000.0
+
+
 class Dashboard:
     """Widgets for one practice and quarter, re-priced on every change.
 
@@ -140,8 +146,13 @@ class Dashboard:
         quarters = list(self.catalogue[first])
         self.quarter = w.Dropdown(options=quarters, value=quarter or quarters[-1], description="Quarter")
         style = {"description_width": "150px"}
-        self.aggregate_limit = w.BoundedFloatText(min=0, max=1e9, step=25_000, description="Policy limit (£)",
-                                                  style=style)
+        #: "uninsured" and "no aggregate limit" are explicit choices, never a limit of 0
+        self.insured = w.Checkbox(value=True, indent=False, description="Insured: a cyber policy in force",
+                                  layout=w.Layout(width="auto"))
+        self.aggregate_limit = w.BoundedFloatText(value=DEFAULT_LIMIT, min=1, max=1e9, step=25_000,
+                                                  description="Policy limit (£)", style=style)
+        self.unlimited = w.Checkbox(value=False, indent=False, description="No aggregate limit (unlimited)",
+                                    layout=w.Layout(width="auto"))
         self.excess = w.BoundedFloatText(min=0, max=1e7, step=500, description="Excess (£)", style=style)
         self.waiting_period = w.BoundedFloatText(min=0, max=24 * 30, step=1,
                                                  description="BI waiting period (h)", style=style)
@@ -157,10 +168,11 @@ class Dashboard:
 
         self.practice.observe(self._on_practice, names="value")
         self.quarter.observe(self._on_quarter, names="value")
-        for widget in (self.aggregate_limit, self.excess, self.waiting_period):
+        for widget in (self.insured, self.unlimited, self.aggregate_limit, self.excess, self.waiting_period):
             widget.observe(self._on_change, names="value")
 
-        terms = w.VBox([w.HTML("<b>Policy terms</b>"), self.aggregate_limit, self.excess, self.waiting_period,
+        terms = w.VBox([w.HTML("<b>Policy terms</b>"), self.insured, self.aggregate_limit, self.unlimited,
+                        self.excess, self.waiting_period,
                         w.HTML("<b>Sections</b>: covered, and annual sublimit in £ (0 = no sublimit)"), self._sections_box])
         side = w.VBox([self.practice, self.quarter, w.HTML("<b>Controls in place</b>"), self._controls_box,
                        terms], layout=w.Layout(width="470px", flex="0 0 470px"))
@@ -209,7 +221,12 @@ class Dashboard:
                 box.observe(self._on_change, names="value")
                 self.controls[name] = box
             self._controls_box.children = tuple(self.controls.values())
-            self.aggregate_limit.value = pol.aggregate_limit
+            self.insured.value = pol.insured
+            self.unlimited.value = pol.unlimited
+            # an uninsured or unlimited policy keeps a limit in the box to try (ticking "Insured")
+            finite = 0 < pol.aggregate_limit < math.inf
+            self.aggregate_limit.value = pol.aggregate_limit if finite else DEFAULT_LIMIT
+            self._enable_terms()
             self.excess.value = pol.excess
             self.waiting_period.value = pol.waiting_period_hours
             self.sections, self.sublimits, rows = {}, {}, []
@@ -245,6 +262,8 @@ class Dashboard:
             self._load()
 
     def _on_change(self, change) -> None:
+        if change.get("owner") in (self.insured, self.unlimited):
+            self._enable_terms()
         if not self._quiet and self.controls:
             self.update()
 
@@ -255,10 +274,9 @@ class Dashboard:
     def policy(self) -> Policy:
         """The practice's policy with the terms set in the widgets.
 
-        A policy limit of 0 in the widget means no cover (``cover=False``, as for an uninsured
-        practice); any positive limit insures, even a practice whose file says
-        ``insured = false``. A sublimit of 0 means no sublimit (``None``); a section without
-        cover is unticked. (An unlimited limit shows as the widget's maximum, £1bn.)
+        "Insured" unticked is no cover (``cover=False``, as for an uninsured practice); ticked, the
+        limit box (at least £1) or "No aggregate limit" gives the limit. A sublimit of 0 means no
+        sublimit (``None``); a section without cover is unticked.
         """
         base = self.scenario().policy
         sections = {}
@@ -267,9 +285,19 @@ class Dashboard:
             sub = float(self.sublimits[c].value)
             sections[c] = Section(covered=bool(self.sections[c].value), sublimit=sub if sub > 0 else None,
                                   excess=old.excess)
-        limit = float(self.aggregate_limit.value)
-        return base.with_terms(aggregate_limit=limit, cover=limit > 0, excess=float(self.excess.value),
-                               waiting_period_hours=float(self.waiting_period.value), sections=sections)
+        terms = dict(excess=float(self.excess.value), waiting_period_hours=float(self.waiting_period.value),
+                     sections=sections)
+        if not self.insured.value:
+            return base.with_terms(aggregate_limit=0.0, cover=False, **terms)
+        limit = math.inf if self.unlimited.value else float(self.aggregate_limit.value)
+        return base.with_terms(aggregate_limit=limit, cover=True, **terms)
+
+    def _enable_terms(self) -> None:
+        """Grey out the terms that do not apply (the limit when uninsured or unlimited)."""
+        insured = bool(self.insured.value)
+        self.aggregate_limit.disabled = not insured or bool(self.unlimited.value)
+        for widget in (self.unlimited, self.excess, self.waiting_period):
+            widget.disabled = not insured
 
     # -- pricing and display -----------------------------------------------------------------
     def update(self) -> None:
@@ -355,7 +383,7 @@ class Dashboard:
 
     def _exceedance_svg(self, gross, retained, policy: Policy) -> str:
         return loss_exceedance_svg(gross, retained, excess=policy.excess if policy.insured else None,
-                                   limit=policy.aggregate_limit if policy.insured else None)
+                                   limit=policy.aggregate_limit if policy.insured and not policy.unlimited else None)
 
     def _risk_profiles(self, model: ScenarioModel, status: dict[str, bool]) -> list[dict]:
         """Per risk: chance of a year with a loss, expected loss, cost of a year it happens. They

@@ -56,9 +56,17 @@ def round_up(x: float) -> float:
     return float(math.ceil(x / step) * step)
 
 
+def _limit(pol: dict) -> float:
+    """A results.json policy's aggregate limit in pounds (``math.inf`` for "unlimited")."""
+    limit = pol.get("aggregate_limit", 0.0)
+    return math.inf if limit == "unlimited" else float(limit or 0.0)
+
+
 def _insured(r: dict) -> bool:
     pol = r.get("policy")
-    return bool(pol) and pol["aggregate_limit"] > 0
+    if not pol:
+        return False
+    return bool(pol["insured"]) if "insured" in pol else _limit(pol) > 0
 
 
 def limit_enough(r: dict) -> bool:
@@ -66,7 +74,7 @@ def limit_enough(r: dict) -> bool:
     a year is within it *and* the limit runs out in fewer than 1 year in 100 (a 1-in-100 insured
     loss exactly at the limit, e.g. capped by an equal any-one-claim limit, is not enough when the
     limit runs out more often than that)."""
-    need, limit = r.get("limit_for_1_in_100"), r["policy"]["aggregate_limit"]
+    need, limit = r.get("limit_for_1_in_100"), _limit(r["policy"])
     return (need is None or need <= limit) and (r.get("prob_aggregate_exhausted") or 0.0) < EXHAUSTION_TO_RAISE
 
 
@@ -76,7 +84,7 @@ def overview(results: list[dict]) -> pd.DataFrame:
     for r in results:
         pol = r.get("policy") or {}
         need = r.get("limit_for_1_in_100")
-        limit = pol.get("aggregate_limit", 0.0) if _insured(r) else None
+        limit = _limit(pol) if _insured(r) else None
         rows.append({
             "Practice": r["practice"]["name"], "Folder": r["folder"], "List size": r["practice"].get("list_size"),
             "Expected annual loss": r["gross"]["mean"], "1-in-100 year loss": r["gross"]["p99"],
@@ -142,7 +150,7 @@ def talking_points(r: dict) -> list[str]:
                       f"{money(kept99)} in a 1-in-100 year, with unlimited liability. A quote for a limit of "
                       f"about {money(round_up(kept99))} would cover a 1-in-100 year.")
     else:
-        need, limit = r.get("limit_for_1_in_100"), pol["aggregate_limit"]
+        need, limit = r.get("limit_for_1_in_100"), _limit(pol)
         if need is not None and need > limit:
             points.append(f"**Limit too low for a bad year.** A 1-in-100 year insured loss is {money(need)} "
                           f"against a limit of {money(limit)}: consider about {money(round_up(need))}.")
@@ -189,7 +197,7 @@ def chart_rows(results: list[dict]) -> list[dict]:
         insured = _insured(r)
         rows.append({"name": r["practice"]["name"].replace(" (illustrative)", ""),
                      "need": (r.get("limit_for_1_in_100") or 0.0) if insured else r["retained"]["p99"],
-                     "limit": (r.get("policy") or {}).get("aggregate_limit") if insured else None,
+                     "limit": _limit(r["policy"]) if insured and _limit(r["policy"]) < math.inf else None,
                      "reasons": retained_by_reason(r)})
     return rows
 

@@ -31,9 +31,11 @@ def summary_text(s: dict) -> str:
                          ("retained", "Practice (the gap)")):
             out.append(f"  {label:<26}{money(s[p]['mean']):>12} {money(s[p]['p99']):>12}")
         pol = s.get("policy") or {}
-        if pol:
+        if pol and pol.get("insured", True):
             out.append(f"Policy: {pol['name']}, aggregate limit {money(pol['aggregate_limit'])}, "
                        f"excess {money(pol['excess'])}")
+        elif pol:
+            out.append(f"Policy: {pol['name']}: uninsured (no cyber policy in force)")
             if s.get("prob_aggregate_exhausted") is not None:
                 out.append(f"Chance the aggregate limit runs out in a year: {percent(s['prob_aggregate_exhausted'])}")
             if s.get("limit_for_1_in_100") is not None:

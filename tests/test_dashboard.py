@@ -234,3 +234,24 @@ def test_a_practice_with_bad_files_says_what_to_fix_and_the_others_still_work(tm
     d.aggregate_limit.value = 100_000                              # no crash while nothing is shown
     d.practice.value = "riverside-rural"
     assert d.numbers["expected_annual_loss"] > 0 and "rm-headline" in d.view.value
+
+
+def test_uninsured_and_unlimited_are_explicit_choices(dash):
+    """No cover is the "Insured" box unticked, never a limit of 0; "No aggregate limit" is
+    unlimited cover: the limit never runs out and the practice keeps no more than with any limit."""
+    dash.insured.value = True
+    dash.unlimited.value = False
+    dash.aggregate_limit.value = 1_000_000
+    dash.update()                     # (an earlier test leaves a refused change unshown)
+    capped = dash.numbers["retained_mean"]
+    dash.unlimited.value = True
+    assert dash.aggregate_limit.disabled and dash.policy().unlimited
+    assert dash.numbers["prob_limit_exhausted"] == 0.0
+    assert dash.numbers["retained_mean"] <= capped + 1e-9
+    assert "unlimited" in dash.html["headline"] and "inf" not in dash.html["exceedance"]
+    dash.insured.value = False
+    assert not dash.policy().insured and dash.numbers["insurer_mean"] == 0.0
+    assert dash.numbers["prob_limit_exhausted"] is None and dash.excess.disabled
+    dash.insured.value = True
+    dash.unlimited.value = False
+    assert not dash.aggregate_limit.disabled and dash.aggregate_limit.min >= 1

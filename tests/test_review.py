@@ -117,3 +117,18 @@ def test_a_limit_exactly_at_the_1_in_100_year_that_runs_out_in_1pc_of_years_is_n
     at = results(limit_for_1_in_100=100_000.0, prob_aggregate_exhausted=0.011)
     assert list(overview([at, results()])["Limit enough?"]) == [False, True]
     assert "not enough for a 1-in-100 year:** Test Surgery" in summary_text([at], "2026Q4")
+
+
+def test_unlimited_and_uninsured_policies_read_plainly():
+    """results.json writes an unlimited limit as "unlimited" and no cover as insured = false."""
+    unlimited = results(policy={**results()["policy"], "aggregate_limit": "unlimited", "insured": True},
+                        prob_aggregate_exhausted=0.0, limit_for_1_in_100=400_000.0)
+    none = results(policy={"name": "No cyber policy", "aggregate_limit": 0.0, "insured": False, "excess": 0.0})
+    table = formatted(overview([unlimited, none]))
+    assert table["Limit"].iloc[0] == "unlimited" and table["Limit enough?"].iloc[0] == "yes"
+    assert table["Policy"].iloc[1] == "none"
+    assert not any("Limit too low" in p for p in talking_points(unlimited))
+    assert any("No cyber policy" in p for p in talking_points(none))
+    rows = chart_rows([unlimited, none])
+    assert rows[0]["limit"] is None and rows[1]["limit"] is None
+    limits_svg(rows)                                  # draws without an infinite axis
