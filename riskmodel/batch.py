@@ -18,7 +18,7 @@ from pathlib import Path
 from . import __version__
 from .atomic import usual_permissions, write_text
 from .register import register_hash
-from .reporting import find_quarter_register
+from .locations import find_quarter_register
 
 PACKAGE_ROOT = Path(__file__).resolve().parent
 KERNEL = "python3"

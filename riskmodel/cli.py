@@ -17,7 +17,7 @@ from .invariants import InvariantError
 from .metrics import DEFAULT_THRESHOLDS
 from .policy import load_policy
 from .register import load_register
-from .reporting import find_policy
+from .locations import find_policy
 from .textreport import summary_text
 
 EXIT_INVALID = 2

@@ -33,7 +33,7 @@ from .invariants import check_allocation
 from .memory import keep_freed_memory
 from .policy import Policy, Section, load_policy
 from .register import Register, load_register
-from .reporting import REGISTER_SUFFIXES, beside, find_policy
+from .locations import REGISTER_SUFFIXES, beside, find_policy
 from .svgcharts import loss_exceedance_svg, who_pays_svg
 
 QUARTER = re.compile(r"^\d{4}Q[1-4]$")

@@ -13,12 +13,12 @@ from . import __version__
 from .atomic import atomic_path, write_text
 from .contracts import load_contracts
 from .engine import ScenarioModel, SimulationResult
+from .locations import REGISTER_SUFFIXES, beside, find_policy, find_quarter_register  # noqa: F401
 from .formatting import (MARGIN_SHOWN_ABOVE, chance, md_escape, money, money_with_margin, one_in, percent,
                          signed_money, trials_to_halve)
 from .policy import Policy, load_policy
 from .register import Register, load_register, register_hash
 
-REGISTER_SUFFIXES = (".xlsx", ".xlsm", ".csv")
 
 
 _FIGURE = re.compile(r"^\s*([+\-−]?£[\d,.]+( ± £[\d,.]+)?|[<>]?[\d,.]+%|[\d,.]+|1 in [\d,]+( years)?|—|–|-|)\s*$")
@@ -37,31 +37,6 @@ def table(df: pd.DataFrame):
         style = style.set_table_styles([{"selector": f"th.col{df.columns.get_loc(c)}",
                                          "props": [("text-align", "left")]} for c in words], overwrite=False)
     return style
-
-
-def find_quarter_register(practice_dir: str | Path, quarter: str) -> Path | None:
-    """``<practice_dir>/<quarter>.xlsx`` (or .csv), else ``register.xlsx``/``register.csv``."""
-    d = Path(practice_dir)
-    for stem in (quarter, "register"):
-        for suffix in REGISTER_SUFFIXES:
-            if (d / f"{stem}{suffix}").is_file():
-                return d / f"{stem}{suffix}"
-    return None
-
-
-def beside(path: Path, name: str) -> Path | None:
-    p = path.parent / name
-    return p if p.is_file() else None
-
-
-def find_policy(register: Path, quarter: str | None = None) -> Path | None:
-    """The policy for a quarter's register: ``<quarter>.policy.toml`` beside it (a policy that
-    changed during the year), else ``policy.toml``."""
-    if quarter:
-        p = beside(register, f"{quarter}.policy.toml")
-        if p is not None:
-            return p
-    return beside(register, "policy.toml")
 
 
 def previous_inputs(results: dict, practice_dir: Path) -> tuple[Path | None, Path | None, str]:

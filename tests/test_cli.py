@@ -105,3 +105,12 @@ def test_compare_policies_with_an_unlimited_policy_writes_valid_json(tmp_path):
     rows = json.loads(res.output[res.output.index("{"):])["policies"]
     assert rows[0]["aggregate_limit"] == "unlimited" and rows[1]["aggregate_limit"] == 50000
     assert rows[0]["prob_aggregate_exhausted"] == 0.0
+
+
+def test_the_command_line_starts_without_scipy_stats_or_pandas():
+    """`riskmodel --help` and `validate` import neither scipy.stats nor pandas (most of the
+    start-up time they used to take); the measured times are in benchmarks, not here."""
+    code = ("import sys, riskmodel.cli, riskmodel.register, riskmodel.engine; "
+            "print(sorted(m for m in ('pandas', 'scipy.stats', 'matplotlib') if m in sys.modules))")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
+    assert out.strip() == "[]"
