@@ -84,16 +84,15 @@ def parse_number(value: Any) -> float:
     else:
         raw = clean_text(str(value)).strip()
         text = raw.lower().replace("£", "").replace("_", "").replace(" ", "")
+        if re.search(r"\d,\d", text) and not _THOUSANDS.match(text.lstrip("+-").split("e")[0].rstrip("km%bn")):
+            raise NumberError(f"ambiguous comma in {raw!r}", _comma_hint(raw))
         m = _NUMBER.match(text)
         if not m:
             raise NumberError(f"not a number: {raw!r}")
         body = m["body"]
         if "," in body:
             if not _THOUSANDS.match(body):
-                raise NumberError(f"ambiguous comma in {raw!r}",
-                                  f"'{raw}' has a comma that is not a thousands separator (groups of "
-                                  "three digits, as in 12,000): write a decimal point (1.5), not a "
-                                  "decimal comma (1,5)")
+                raise NumberError(f"ambiguous comma in {raw!r}", _comma_hint(raw))
             body = body.replace(",", "")
         number = float(body + (f"e{m['exp']}" if m["exp"] else ""))
         if m["sign"] == "-":
@@ -105,6 +104,11 @@ def parse_number(value: Any) -> float:
     if not math.isfinite(number):
         raise NumberError("not a finite number")
     return number
+
+
+def _comma_hint(raw: str) -> str:
+    return (f"'{raw}' has a comma that is not a thousands separator (groups of three digits, as in "
+            "12,000): write a decimal point (1.5), not a decimal comma (1,5)")
 
 
 def number_hint(exc: Exception) -> str:

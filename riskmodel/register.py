@@ -258,7 +258,7 @@ def load_register(path: str | Path, practice: str | Path | Practice | None = Non
     return register
 
 
-def check_work(register: Register, log: ProblemLog | None = None) -> None:
+def check_work(register: Register, log: ProblemLog | None = None, *, plan=None) -> None:
     """Refuse a register whose simulation would exceed the memory budget at the default trials.
 
     The estimate (:func:`riskmodel.simulation.estimated_bytes`) counts the potential events a
@@ -267,7 +267,8 @@ def check_work(register: Register, log: ProblemLog | None = None) -> None:
     """
     from .simulation import CHUNK, MEMORY_BUDGET, Plan, estimated_bytes, potential_events_per_chunk
 
-    plan = Plan.from_register(register)
+    if plan is None:
+        plan = Plan.from_register(register, guard=False)
     total, by_events, fixed = estimated_bytes(plan)
     if total <= MEMORY_BUDGET:
         return

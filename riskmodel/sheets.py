@@ -46,6 +46,10 @@ MAX_SCAN_ROWS = 100_000
 MAX_COLUMNS = 500
 #: Largest CSV file, and largest workbook once unpacked (all its parts together).
 MAX_FILE_BYTES = 50 * 1024 * 1024
+#: Largest text table (``xl/sharedStrings.xml``) and largest sheet read, unpacked: a register of
+#: 2,000 rows is a few megabytes; reading these costs about 0.3 s a megabyte.
+MAX_STRINGS_BYTES = 10 * 1024 * 1024
+MAX_SHEET_BYTES = 15 * 1024 * 1024
 #: Largest unpacked size over packed size of one part of a workbook bigger than 1 MB unpacked.
 MAX_COMPRESSION_RATIO = 100
 #: Rows searched for the header row.
@@ -182,6 +186,10 @@ def _check_workbook_size(path: Path) -> None:
                     f"{MAX_FILE_BYTES / 2**20:,.0f} MB a register may use; copy the register sheet into a new "
                     "workbook, or export it as CSV")
     for i in infos:
+        if i.filename.lower().endswith("sharedstrings.xml") and i.file_size > MAX_STRINGS_BYTES:
+            raise _fail(file, f"the workbook's table of text ('{i.filename}') unpacks to "
+                        f"{i.file_size / 2**20:,.0f} MB, more than the {MAX_STRINGS_BYTES / 2**20:,.0f} MB a "
+                        "register needs; copy the register sheet into a new workbook, or export it as CSV")
         if i.file_size > 2**20 and i.file_size > MAX_COMPRESSION_RATIO * max(i.compress_size, 1):
             raise _fail(file, f"part '{i.filename}' of the workbook unpacks to {i.file_size / 2**20:,.0f} MB "
                         f"from {i.compress_size / 2**10:,.0f} KB, more than {MAX_COMPRESSION_RATIO} times "
@@ -207,11 +215,7 @@ def _open_workbook(path: Path):
 
 def excel_sheet_names(path: Path) -> list[str]:
     """Names of the sheets of a workbook (raises InputError if it cannot be opened)."""
-    book = _open_workbook(path)
-    try:
-        return list(book.sheetnames)
-    finally:
-        book.close()
+    return [name for name, _ in _book(path).sheets]
 
 
 def _sheet_state(ws) -> str:
@@ -250,9 +254,74 @@ def choose_sheet(file: str, sheets: list[tuple[str, str]], want: str | None,
                      + warnings_)
 
 
+@dataclass
+class _Book:
+    """What one opening of a workbook gave: its sheets and the raw cells of the sheets that may
+    be read (the register's and the optional tables'), or the error reading each."""
+
+    file: str
+    sheets: list[tuple[str, str]]
+    raw: dict[str, tuple | InputError]
+
+
+#: The last workbooks read (a register and its tables come from one opening of the file).
+_BOOKS: dict[tuple, _Book] = {}
+
+
+def _book(path: Path) -> _Book:
+    import hashlib
+
+    data = path.read_bytes() if path.stat().st_size <= MAX_FILE_BYTES else b""
+    key = (str(path.resolve()), len(data), hashlib.sha256(data).hexdigest())
+    if key in _BOOKS:
+        return _BOOKS[key]
+    file = str(path)
+    book = _open_workbook(path)
+    try:
+        try:
+            sheets = [(ws.title, _sheet_state(ws)) for ws in book.worksheets]
+        except Exception as exc:
+            raise _fail(file, f"not a readable Excel workbook ({_describe(exc)}); {_SAVE_AGAIN}") from None
+        wanted = []
+        try:
+            wanted.append(choose_sheet(file, sheets, "register", optional=False)[0])
+        except InputError:
+            pass
+        for table in TABLE_SHEETS:
+            name = choose_sheet(file, sheets, table, optional=True)[0]
+            if name is not None and name not in wanted:
+                wanted.append(name)
+        raw: dict[str, tuple | InputError] = {}
+        for name in wanted:
+            try:
+                raw[name] = _read_sheet(book, file, name)
+            except InputError as exc:
+                raw[name] = exc
+    finally:
+        book.close()
+    result = _Book(file, sheets, raw)
+    while len(_BOOKS) >= 2:
+        _BOOKS.pop(next(iter(_BOOKS)))
+    _BOOKS[key] = result
+    return result
+
+
 def _read_excel(path: Path, want: str | None, optional: bool):
-    """(file label, rows as {row number: [values]}, problems, warnings) or None if optional and
-    absent."""
+    """(file label, rows as {row number: [values]}, formulas without a saved result, Excel errors,
+    merged ranges, problems, warnings), or None if ``optional`` and absent."""
+    book = _book(path)
+    name, notes = choose_sheet(book.file, book.sheets, want, optional)
+    if name is None:
+        return None
+    got = book.raw[name]
+    if isinstance(got, InputError):
+        raise got
+    label, grid, formulas, errors, merged, problems = got
+    notes = [Problem(label, p.row, p.column, p.value, p.expected, p.severity) for p in notes]
+    return label, {k: list(v) for k, v in grid.items()}, formulas, errors, merged, list(problems), notes
+
+
+def _read_sheet(book, file: str, name: str):
     from openpyxl.worksheet._reader import FORMULA_TAG, WorkSheetParser
 
     class _Parser(WorkSheetParser):
@@ -268,66 +337,61 @@ def _read_excel(path: Path, want: str | None, optional: bool):
                 cell["formula"] = str(getattr(formula, "text", formula))
             return cell
 
-    file = str(path)
-    book = _open_workbook(path)
+    label = f"{file} [sheet {name}]"
     problems: list[Problem] = []
+    ws = book[name]
+    grid: dict[int, list[Any]] = {}
+    formulas: dict[tuple[int, int], str] = {}
+    errors: dict[tuple[int, int], str] = {}
     try:
-        try:
-            sheets = [(ws.title, _sheet_state(ws)) for ws in book.worksheets]
-        except Exception as exc:
-            raise _fail(file, f"not a readable Excel workbook ({_describe(exc)}); {_SAVE_AGAIN}") from None
-        name, notes = choose_sheet(file, sheets, want, optional)
-        if name is None:
-            return None
-        label = f"{file} [sheet {name}]"
-        notes = [Problem(label, p.row, p.column, p.value, p.expected, p.severity) for p in notes]
-        ws = book[name]
-        grid: dict[int, list[Any]] = {}
-        formulas: dict[tuple[int, int], str] = {}
-        errors: dict[tuple[int, int], str] = {}
-        try:
-            with warnings.catch_warnings():
-                warnings.simplefilter("ignore")
-                with ws._get_source() as src:
-                    parser = _Parser(src, ws._shared_strings, data_only=True, epoch=book.epoch,
-                                     date_formats=book._date_formats, timedelta_formats=book._timedelta_formats)
-                    data_rows = 0
-                    for idx, cells in parser.parse():
-                        if idx > MAX_SCAN_ROWS:
-                            if any(not is_blank(c["value"]) or "formula" in c for c in cells):
-                                raise _too_many(label, f"values in row {idx:,}, below row {MAX_SCAN_ROWS:,}")
+        size = book._archive.getinfo(ws._worksheet_path).file_size
+    except Exception:
+        size = 0
+    if size > MAX_SHEET_BYTES:
+        raise _fail(label, f"the sheet unpacks to {size / 2**20:,.0f} MB, more than the "
+                    f"{MAX_SHEET_BYTES / 2**20:,.0f} MB a table may use; delete the unused rows and columns, "
+                    "or copy the table into a new workbook")
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            with ws._get_source() as src:
+                parser = _Parser(src, ws._shared_strings, data_only=True, epoch=book.epoch,
+                                 date_formats=book._date_formats, timedelta_formats=book._timedelta_formats)
+                data_rows = 0
+                for idx, cells in parser.parse():
+                    if idx > MAX_SCAN_ROWS:
+                        if any(not is_blank(c["value"]) or "formula" in c for c in cells):
+                            raise _too_many(label, f"values in row {idx:,}, below row {MAX_SCAN_ROWS:,}")
+                        continue
+                    values: list[Any] = []
+                    for c in cells:
+                        col, v = c["column"], c["value"]
+                        if col > MAX_COLUMNS:
+                            if not is_blank(v) or "formula" in c:
+                                problems.append(Problem(label, idx, column_letter(col), v,
+                                                        f"a value in cell {column_letter(col)}{idx}, beyond "
+                                                        f"column {column_letter(MAX_COLUMNS)}; delete it"))
                             continue
-                        values: list[Any] = []
-                        for c in cells:
-                            col, v = c["column"], c["value"]
-                            if col > MAX_COLUMNS:
-                                if not is_blank(v) or "formula" in c:
-                                    problems.append(Problem(label, idx, column_letter(col), v,
-                                                            f"a value in cell {column_letter(col)}{idx}, beyond "
-                                                            f"column {column_letter(MAX_COLUMNS)}; delete it"))
-                                continue
-                            if c.get("data_type") == "e":
-                                errors[(idx, col)] = str(v)
-                            if "formula" in c and v is None:
-                                formulas[(idx, col)] = c["formula"]
-                            if len(values) < col:
-                                values.extend([None] * (col - len(values)))
-                            values[col - 1] = v
-                        if values:
-                            grid[idx] = values
-                            if any(not is_blank(v) for v in values):
-                                data_rows += 1
-                                if data_rows > MAX_ROWS + HEADER_SEARCH_ROWS:
-                                    raise _too_many(label, f"more than {MAX_ROWS:,} rows of data")
-                    merged = [str(m.coord) for m in (parser.merged_cells.mergeCell if parser.merged_cells else [])]
-        except InputError:
-            raise
-        except Exception as exc:
-            raise _fail(label, f"not a readable Excel workbook: the sheet could not be read "
-                        f"({_describe(exc)}); {_SAVE_AGAIN}") from None
-    finally:
-        book.close()
-    return label, grid, formulas, errors, merged, problems, notes
+                        if c.get("data_type") == "e":
+                            errors[(idx, col)] = str(v)
+                        if "formula" in c and v is None:
+                            formulas[(idx, col)] = c["formula"]
+                        if len(values) < col:
+                            values.extend([None] * (col - len(values)))
+                        values[col - 1] = v
+                    if values:
+                        grid[idx] = values
+                        if any(not is_blank(v) for v in values):
+                            data_rows += 1
+                            if data_rows > MAX_ROWS + HEADER_SEARCH_ROWS:
+                                raise _too_many(label, f"more than {MAX_ROWS:,} rows of data")
+                merged = [str(m.coord) for m in (parser.merged_cells.mergeCell if parser.merged_cells else [])]
+    except InputError:
+        raise
+    except Exception as exc:
+        raise _fail(label, f"not a readable Excel workbook: the sheet could not be read "
+                    f"({_describe(exc)}); {_SAVE_AGAIN}") from None
+    return label, grid, formulas, errors, merged, problems
 
 
 def _too_many(label: str, what: str) -> InputError:
@@ -426,6 +490,7 @@ def _read_csv(path: Path, header: str | None):
     delimiter = sniff_delimiter(text, header)
     grid: dict[int, list[Any]] = {}
     problems: list[Problem] = []
+    cells: dict[tuple[int, int], Problem] = {}
     reader = csv.reader(io.StringIO(text, newline=""), delimiter=delimiter)
     record = 0
     data_rows = 0
@@ -446,7 +511,7 @@ def _read_csv(path: Path, header: str | None):
                 if ("\n" in v or "\r" in v) and delimiter in v:
                     rest = v.replace("\r", "\n").split("\n", 1)[1]
                     if delimiter in rest:
-                        problems.append(Problem(
+                        cells[(record, i + 1)] = (Problem(
                             file, record, None, v[:60] + ("..." if len(v) > 60 else ""),
                             f"cell {column_letter(i + 1)}{record} (line {first_line} of the file) runs on over "
                             f"{line - first_line + 1} lines: a quote (\") opened in it is not closed, so the "
@@ -459,7 +524,7 @@ def _read_csv(path: Path, header: str | None):
                         raise _too_many(file, f"more than {MAX_ROWS:,} rows of data")
     except csv.Error as exc:
         raise _fail(file, f"expected a comma-separated file ({exc})") from None
-    return file, grid, problems, notes
+    return file, grid, problems, notes, cells
 
 
 # --------------------------------------------------------------------------------------------
@@ -498,8 +563,8 @@ def read_table(path: str | Path, sheet: str | None = None, *, first_sheet: bool 
             raise _fail(str(path), f"sheet '{sheet}' not found (a visible sheet of that name)")
         return _excel_table(got, header, max_rows)
     if path.suffix.lower() in {".csv", ".txt"}:
-        file, grid, problems, notes = _read_csv(path, header)
-        return _to_table(file, grid, header, max_rows, problems, notes)
+        file, grid, problems, notes, cells = _read_csv(path, header)
+        return _to_table(file, grid, header, max_rows, problems, notes, cell_problems=cells)
     raise _fail(str(path), "expected a .csv or .xlsx file", path.suffix)
 
 
@@ -515,18 +580,12 @@ def read_sheet_if_present(path: Path, name: str, header: str | None = None) -> t
 
 def hidden_sheet_warnings(path: Path, names: tuple[str, ...] = TABLE_SHEETS) -> list[Problem]:
     """Warnings for hidden sheets of a workbook named like an optional table (not read)."""
-    book = _open_workbook(path)
-    try:
-        sheets = [(ws.title, _sheet_state(ws)) for ws in book.worksheets]
-    finally:
-        book.close()
+    book = _book(path)
     out = []
-    visible = {n.strip().lower() for n, s in sheets if s == "visible"}
     for want in names:
-        if want in visible:
-            continue
-        _, notes = choose_sheet(str(path), sheets, want, optional=True)
-        out += notes
+        name, notes = choose_sheet(book.file, book.sheets, want, optional=True)
+        if name is None:
+            out += notes
     return out
 
 
@@ -584,7 +643,7 @@ def _to_table(file: str, grid: dict[int, list[Any]], header: str | None, max_row
                                 f"cells {ref} are merged, so only the first of them holds the value; "
                                 "unmerge them (Home > Merge & Center) and fill each row"))
     for (row, col), p in sorted((cell_problems or {}).items()):
-        if row >= start:
+        if row >= start or header is None:
             problems.append(Problem(p.file, p.row, column_name(col), p.value, p.expected, p.severity))
 
     rows, numbers = [], []

@@ -82,7 +82,12 @@ class Plan:
     components: tuple[str, ...] = COMPONENTS
 
     @classmethod
-    def from_register(cls, register: Register) -> "Plan":
+    def from_register(cls, register: Register, *, guard: bool = True) -> "Plan":
+        """Compile a register. With ``guard`` (the default) a register beyond what validation
+        accepts (shock multipliers hitting one risk above 20 in product, or more work than the
+        memory budget) raises :class:`~riskmodel.errors.InputError` instead of exhausting memory:
+        registers built in code or composed from two quarters are not validated by
+        :func:`~riskmodel.register.load_register`."""
         controls = tuple(sorted(register.control_status))
         cidx = {c: i for i, c in enumerate(controls)}
         kidx = {c: i for i, c in enumerate(COMPONENTS)}
@@ -113,7 +118,10 @@ class Plan:
                 tuple(comps), tuple(freq), tuple(sev), r.common_shock,
                 base_rate_factor(register.risks, shocks)))
         # shock risks are realised first: their occurrence changes other risks' keep probability
-        return cls(tuple(plans), controls)
+        plan = cls(tuple(plans), controls)
+        if guard:
+            check_plan(plan, register)
+        return plan
 
     @property
     def order(self) -> list[RiskPlan]:
@@ -150,6 +158,22 @@ def potential_events_per_chunk(plan: Plan) -> np.ndarray:
             rate = max(high, capped_lognormal_mean(p.rate_mu, p.rate_sigma, MAX_DRAWN_RATE))
         out[i] = rate * p.draw_rate_factor * CHUNK
     return out
+
+
+def check_plan(plan: Plan, register: Register) -> None:
+    """Raise :class:`~riskmodel.errors.InputError` for a plan beyond the limits validation
+    enforces (see :func:`riskmodel.register.check_work`)."""
+    from .errors import InputError, Problem
+    from .register import MAX_SHOCK_PRODUCT, check_work
+
+    for p in plan.risks:
+        if p.potential > MAX_SHOCK_PRODUCT * (1 + 1e-9):
+            r = register.risks[p.index]
+            raise InputError([Problem(register.path, r.row, "shock_multiplier", f"{p.potential:g}",
+                                      f"at most {MAX_SHOCK_PRODUCT:g} for the shock multipliers that can hit "
+                                      f"one risk multiplied together ({r.risk_id}); lower the multipliers or "
+                                      "narrow their shock_targets")])
+    check_work(register, plan=plan)
 
 
 def capped_lognormal_mean(mu: float, sigma: float, cap: float) -> float:
