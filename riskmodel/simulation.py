@@ -133,9 +133,10 @@ class Plan:
 #: accepts peaks under 2 GiB (measured with ``/usr/bin/time -v``, see registers/README.md).
 MEMORY_BUDGET = 1.4 * 2**30
 #: Bytes a potential event costs while its chunk is worked on: a fixed part and a part per loss
-#: component (draws, realised events, the policy split). Measured at 26 + 34 per component.
-BYTES_PER_EVENT = 40
-BYTES_PER_EVENT_COMPONENT = 36
+#: component (draws, realised events, the policy split). Measured: 56, 116, 171 and 359 bytes
+#: for 1, 2, 3 and 10 components (with a policy, two threads).
+BYTES_PER_EVENT = 60
+BYTES_PER_EVENT_COMPONENT = 40
 #: Chunks in flight at once (one per worker thread, two by default).
 CHUNKS_IN_FLIGHT = 2
 #: Trials whose per-risk totals a run keeps (engine.DETAIL_TRIALS).
