@@ -606,10 +606,12 @@ def _components(values: dict, n: int, log: ProblemLog, scales: Scales, category:
         if not is_blank(prob_v):
             try:
                 prob = parse_number(prob_v)
-            except (ValueError, TypeError):
-                prob = None
+                hint = ""
+            except (ValueError, TypeError) as exc:
+                prob, hint = None, number_hint(exc)
             if prob is None or not 0 <= prob <= 1:
-                log.error(n, f"{prefix}_prob", prob_v, "expected a probability from 0 to 1 (or a percentage)")
+                log.error(n, f"{prefix}_prob", prob_v, "expected a probability from 0 to 1 (or a percentage)"
+                          + hint)
                 ok = False
                 continue
         if pair is None:

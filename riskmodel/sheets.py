@@ -555,6 +555,14 @@ def read_table(path: str | Path, sheet: str | None = None, *, first_sheet: bool 
         The file is missing, unreadable, empty, too large, or the sheet is absent.
     """
     path = Path(path)
+    try:
+        return _read_table(path, sheet, first_sheet, header, max_rows)
+    except OSError as exc:       # permissions, a file removed while read, a network drive gone
+        raise _fail(str(path), f"the file could not be read ({_describe(exc)}); check it is not open "
+                    "elsewhere and that you may read it") from None
+
+
+def _read_table(path: Path, sheet: str | None, first_sheet: bool, header: str | None, max_rows: int) -> Table:
     if not path.is_file():
         raise _fail(str(path), "file not found; check the path (a register is a .csv or .xlsx file)")
     if path.suffix.lower() in EXCEL_SUFFIXES:

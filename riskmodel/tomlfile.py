@@ -25,7 +25,11 @@ def read_toml(path: str | Path, what: str, log: ProblemLog | None = None) -> dic
     path = Path(path)
     if not path.is_file():
         raise InputError([Problem(str(path), None, None, None, f"{what} file not found; check the path")])
-    data = path.read_bytes()
+    try:
+        data = path.read_bytes()
+    except OSError as exc:
+        raise InputError([Problem(str(path), None, None, None, f"the {what} file could not be read "
+                                  f"({exc.__class__.__name__}); check that you may read it")]) from None
     if len(data) > MAX_TOML_BYTES:
         raise InputError([Problem(str(path), None, None, None,
                                   f"expected a {what} file of at most {MAX_TOML_BYTES // 1024:,} KB; "
