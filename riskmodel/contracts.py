@@ -10,7 +10,7 @@ from importlib import resources
 from pathlib import Path
 
 from .components import COMPONENTS, OWNERS
-from .errors import ProblemLog
+from .errors import Problem, ProblemLog
 from .tomlfile import check_keys, read_toml, take_number
 
 
@@ -35,6 +35,8 @@ class Contracts:
     owners: dict[str, OwnerCover]
     name: str = "Contract cover"
     source: str = ""
+    #: warnings found while reading the file (e.g. not UTF-8)
+    warnings: tuple[Problem, ...] = field(default=(), compare=False, repr=False)
 
     def cover(self, owner: str) -> OwnerCover:
         return self.owners.get(owner, OwnerCover())
@@ -44,9 +46,9 @@ def default_contracts_path() -> Path:
     return Path(str(resources.files("riskmodel") / "data" / "contracts.toml"))
 
 
-def _parse(path: Path) -> tuple[str, dict[str, OwnerCover]]:
-    data = read_toml(path, "contracts")
+def _parse(path: Path, warnings: list[Problem] | None = None) -> tuple[str, dict[str, OwnerCover]]:
     log = ProblemLog(str(path))
+    data = read_toml(path, "contracts", log)
     check_keys(log, data, {"name", "owners", "notes"})
     owners: dict[str, OwnerCover] = {}
     raw = data.get("owners", {})
@@ -77,6 +79,8 @@ def _parse(path: Path) -> tuple[str, dict[str, OwnerCover]]:
         owners[owner] = OwnerCover(borne, take_number(log, spec, "recovery_probability", 1.0, prefix=prefix, high=1.0),
                                    take_number(log, spec, "cap_per_event", None, prefix=prefix))
     log.raise_if_errors()
+    if warnings is not None:
+        warnings += log.warnings
     return str(data.get("name", "Contract cover")), owners
 
 
@@ -90,8 +94,9 @@ def load_contracts(path: str | Path | None = None) -> Contracts:
     """
     name, owners = _parse(default_contracts_path())
     source = str(default_contracts_path())
+    found: list[Problem] = []
     if path is not None:
-        name, override = _parse(Path(path))
+        name, override = _parse(Path(path), found)
         owners = {**owners, **override}
         source = str(path)
-    return Contracts(owners, name, source)
+    return Contracts(owners, name, source, tuple(found))

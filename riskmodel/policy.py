@@ -27,12 +27,13 @@ interruption unless the section sets its own excess.
 """
 from __future__ import annotations
 
+import datetime as _dt
 import math
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 from .components import BUSINESS_INTERRUPTION, COMPONENTS
-from .errors import ProblemLog
+from .errors import Problem, ProblemLog
 from .parsing import parse_number
 from .tomlfile import check_keys, read_toml, take_bool, take_number
 
@@ -134,6 +135,9 @@ class Policy:
     unencrypted_device_exclusion: bool = True
     cover: bool | None = None
     source: str = ""
+    #: warnings found while reading policy.toml (not UTF-8; a waiting period longer than the
+    #: indemnity period). Not part of the terms: ignored when policies are compared.
+    warnings: tuple[Problem, ...] = field(default=(), compare=False, repr=False)
 
     def __post_init__(self) -> None:
         limit, cover = self.aggregate_limit, self.cover
@@ -194,13 +198,19 @@ def load_policy(path: str | Path, known_controls: set[str] | None = None) -> Pol
         Located problems: unknown sections or keys, negative or non-numeric money, an aggregate
         limit of 0 or a sublimit of 0 (ambiguous), text where true/false belongs, bad modes.
     """
-    data = read_toml(path, "policy")
     log = ProblemLog(str(path))
+    data = read_toml(path, "policy", log)
     check_keys(log, data, _TOP)
     kw: dict = {"source": str(path)}
-    for key in ("name", "insurer", "period_start"):
+    for key in ("name", "insurer"):
         if key in data:
+            if not isinstance(data[key], str):
+                log.error(None, key, data[key], f'expected text in quotes, e.g. {key} = "..."')
             kw[key] = str(data[key])
+    if "period_start" in data:
+        start = _take_date(log, data, "period_start")
+        if start is not None:
+            kw["period_start"] = start
     cover = take_bool(log, data, "insured", True)
     kw["cover"] = cover
     kw["premium"] = take_number(log, data, "premium", 0.0)
@@ -244,13 +254,35 @@ def load_policy(path: str | Path, known_controls: set[str] | None = None) -> Pol
             kw["waiting_period_hours"] = take_number(log, sec, "waiting_period_hours",
                                                      DEFAULT_WAITING_PERIOD_HOURS, prefix=prefix)
             kw["indemnity_period_hours"] = take_number(log, sec, "indemnity_period_hours", None, prefix=prefix)
+            waiting, indemnity = kw["waiting_period_hours"], kw["indemnity_period_hours"]
+            if waiting is not None and indemnity is not None and waiting > indemnity:
+                log.warn(None, f"{prefix}waiting_period_hours", sec.get("waiting_period_hours", waiting),
+                         f"the waiting period ({waiting:g} hours) is longer than the indemnity period "
+                         f"({indemnity:g} hours), so business interruption can never pay; check the schedule "
+                         "(both are counted from the start of the outage)")
             mode = sec.get("waiting_period_mode", "beyond")
             if mode not in WAITING_MODES:
                 log.error(None, f"{prefix}waiting_period_mode", mode, "expected 'beyond' or 'qualifying'")
             else:
                 kw["waiting_period_mode"] = mode
     log.raise_if_errors()
-    return Policy(sections=sections, **kw)
+    return Policy(sections=sections, warnings=tuple(log.warnings), **kw)
+
+
+def _take_date(log: ProblemLog, data: dict, key: str) -> str | None:
+    """An ISO date (``2026-10-01``, quoted or not) as text; a located error otherwise."""
+    value = data[key]
+    if isinstance(value, _dt.datetime):
+        value = value.date()
+    if isinstance(value, _dt.date):
+        return value.isoformat()
+    if isinstance(value, str):
+        try:
+            return _dt.date.fromisoformat(value.strip()).isoformat()
+        except ValueError:
+            pass
+    log.error(None, key, value, f"expected a date written year-month-day, e.g. {key} = 2026-10-01")
+    return None
 
 
 def _take_aggregate_limit(log: ProblemLog, data: dict, cover: bool) -> float | None:

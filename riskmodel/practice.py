@@ -1,11 +1,11 @@
 """The practice profile: ``practice.toml`` beside the register, or given with ``--practice``."""
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
-from .errors import ProblemLog
-from .tomlfile import check_keys, read_toml, take_number
+from .errors import Problem, ProblemLog
+from .tomlfile import check_keys, read_toml, take_bool, take_number
 
 #: Defaults for a bare register, for an average English practice (docs/sources.md: 10,101
 #: patients per practice in June 2024; about 2.37 FTE staff per 1,000 patients; £163.65 per
@@ -34,6 +34,8 @@ class Practice:
     illustrative: bool = False
     notes: str = ""
     source: str = "defaults"
+    #: warnings found while reading the file (e.g. not UTF-8)
+    warnings: tuple[Problem, ...] = field(default=(), compare=False, repr=False)
 
     def __post_init__(self) -> None:
         if self.interruption_cost_per_hour < 0:
@@ -50,12 +52,15 @@ def load_practice(path: str | Path | None, default_name: str = "Unnamed practice
     """
     if path is None:
         return Practice(name=default_name)
-    data = read_toml(path, "practice profile")
     log = ProblemLog(str(path))
+    data = read_toml(path, "practice profile", log)
     check_keys(log, data, _KEYS)
     staff = take_number(log, data, "staff_fte", None)
     if staff is None:
         staff = take_number(log, data, "staff", DEFAULT_STAFF_FTE)
+    for key in ("name", "ods_code", "notes"):
+        if key in data and not isinstance(data[key], str):
+            log.error(None, key, data[key], f'expected text in quotes, e.g. {key} = "..."')
     practice = dict(
         name=str(data.get("name", default_name)),
         ods_code=str(data.get("ods_code", "")),
@@ -65,9 +70,10 @@ def load_practice(path: str | Path | None, default_name: str = "Unnamed practice
         interruption_cost_per_hour=float(take_number(log, data, "interruption_cost_per_hour",
                                                      DEFAULT_INTERRUPTION_COST_PER_HOUR, high=1e7)),
         sites=int(take_number(log, data, "sites", 1, low=1) or 1),
-        illustrative=bool(data.get("illustrative", False)),
+        illustrative=take_bool(log, data, "illustrative", False),
         notes=str(data.get("notes", "")),
         source=str(path),
+        warnings=tuple(log.warnings),
     )
     log.raise_if_errors()
     return Practice(**practice)

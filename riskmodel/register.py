@@ -5,6 +5,7 @@ the row as the user sees it (header = row 1), the column, the bad value and what
 """
 from __future__ import annotations
 
+import difflib
 import hashlib
 import re
 from dataclasses import dataclass, field, replace
@@ -16,9 +17,10 @@ import numpy as np
 from .components import (BUSINESS_INTERRUPTION, CATEGORIES, COLUMN_PREFIX, COMPONENTS, OWNERS)
 from .distributions import LogNormal, mean_above_high
 from .errors import InputError, Problem, ProblemLog
-from .parsing import cell_text, is_blank, parse_bool, parse_list, parse_number
+from .parsing import (cell_text, clean_text, invisible_characters, is_blank, number_hint, parse_bool,
+                      parse_list, parse_number)
 from .practice import Practice, load_practice
-from .sheets import read_table
+from .sheets import EXCEL_SUFFIXES, MAX_ROWS, hidden_sheet_warnings, read_table
 from .tables import Control, Scales, load_controls, load_scales
 
 REQUIRED_COLUMNS = ("risk_id", "title", "category", "system_owner", "events_per_year",
@@ -40,6 +42,11 @@ MAX_SHOCK_MULTIPLIER = 10.0              # a common shock makes other risks at m
 MAX_SHOCK_PRODUCT = 20.0
 #: How a common shock acts on its targets' rates (column ``shock_effect`` on the shock's row).
 SHOCK_EFFECTS = ("concentrate", "add")
+#: Most risks a register may hold (far beyond any practice's; bounds the work and memory).
+MAX_RISKS = MAX_ROWS
+#: The NHS 5x5 risk matrix words, accepted for ``likelihood`` and ``impact``.
+LIKELIHOOD_WORDS = {"rare": 1, "unlikely": 2, "possible": 3, "likely": 4, "almost certain": 5}
+IMPACT_WORDS = {"negligible": 1, "minor": 2, "moderate": 3, "major": 4, "catastrophic": 5}
 _MAXIMA = {"events per year": MAX_EVENTS_PER_YEAR, "pounds per event": MAX_POUNDS_PER_EVENT,
            "hours": MAX_HOURS_PER_EVENT}
 KNOWN_COLUMNS = set(REQUIRED_COLUMNS) | set(DETAIL_COLUMNS) | {
@@ -213,13 +220,17 @@ def load_register(path: str | Path, practice: str | Path | Practice | None = Non
     """
     path = Path(path)
     problems: list[Problem] = []
-    table = read_table(path, "register")
+    table = read_table(path, "register", header="risk_id", max_rows=MAX_RISKS)
+    problems += table.warnings
+    if path.suffix.lower() in EXCEL_SUFFIXES:
+        problems += hidden_sheet_warnings(path)
     if isinstance(practice, Practice):
         prof = practice
     else:
         prof_path = Path(practice) if practice is not None else find_practice_file(path)
         try:
             prof = load_practice(prof_path, default_name=path.parent.name or path.stem)
+            problems += prof.warnings
         except InputError as exc:
             problems += exc.problems
             prof = Practice()
@@ -238,16 +249,59 @@ def load_register(path: str | Path, practice: str | Path | Practice | None = Non
     problems += log.problems
     if any(p.severity == "error" for p in problems):
         raise InputError(problems)
-    return Register(str(path), prof, tuple(risks), controls, status,
-                    tuple(p for p in problems if p.severity == "warning"), register_hash(path), scales)
+    register = Register(str(path), prof, tuple(risks), controls, status,
+                        tuple(p for p in problems if p.severity == "warning"), register_hash(path), scales)
+    work = ProblemLog(table.file)
+    check_work(register, work)
+    if work.errors:
+        raise InputError(problems + work.errors)
+    return register
+
+
+def check_work(register: Register, log: ProblemLog | None = None, *, plan=None) -> None:
+    """Refuse a register whose simulation would exceed the memory budget at the default trials.
+
+    The estimate (:func:`riskmodel.simulation.estimated_bytes`) counts the potential events a
+    chunk of simulated years draws (rates times the shock multipliers that can hit each risk);
+    the message names the risks that drive it. Logs to ``log``, or raises :class:`InputError`.
+    """
+    from .simulation import CHUNK, MEMORY_BUDGET, Plan, estimated_bytes, potential_events_per_chunk
+
+    if plan is None:
+        plan = Plan.from_register(register, guard=False)
+    total, by_events, fixed = estimated_bytes(plan)
+    if total <= MEMORY_BUDGET:
+        return
+    own = log or ProblemLog(register.path)
+    need = f"this register would need about {total / 2**30:,.1f} GiB of memory to simulate (at most " \
+           f"{MEMORY_BUDGET / 2**30:,.1f} GiB)"
+    if by_events.sum() >= fixed.sum():
+        events = potential_events_per_chunk(plan)
+        top = [int(i) for i in np.argsort(-by_events, kind="stable")[:5] if by_events[i] > 0]
+        names = ", ".join(f"{register.risks[i].risk_id} (row {register.risks[i].row}: "
+                          f"{events[i] / CHUNK:,.4g})" for i in top)
+        risk = register.risks[top[0]]
+        own.error(risk.row, "events_per_year", None,
+                  f"{need}: it asks for about {events.sum() / CHUNK:,.0f} potential events a simulated year "
+                  f"(at the high end of each rate range, times the common-shock multipliers that can hit "
+                  f"each risk). The largest: {names}. Lower their events_per_year (or events_high), or the "
+                  "shock multipliers and shock_targets that hit them, or split the register")
+    else:
+        comps = sum(len(r.components) for r in register.risks)
+        own.error(None, None, None,
+                  f"{need}: its {len(register.risks):,} risks with {comps:,} loss components in all each keep "
+                  "a figure per simulated year; merge similar risks, drop loss components that do not "
+                  "matter, or split the register")
+    if log is None:
+        own.raise_if_errors()
 
 
 def _number(log: ProblemLog, row: int, column: str, value: Any, expected: str = "expected a number",
             maximum: float | None = None, unit: str = "") -> float | None:
     try:
         x = parse_number(value)
-    except (ValueError, TypeError):
-        log.error(row, column, value, expected)
+    except (ValueError, TypeError) as exc:
+        log.error(row, column, value, expected + number_hint(exc))
         return None
     if x < 0:
         log.error(row, column, value, "expected a number of at least 0 (no negatives)")
@@ -301,10 +355,11 @@ def _parse_rows(table, log: ProblemLog, controls: dict[str, Control], scales: Sc
         # A register may give frequency or impact in another documented way.
         if c in alternatives and any(a in table.columns for a in alternatives[c]):
             continue
-        log.error(1, c, None, f"missing column '{c}'; a register needs at least: {', '.join(REQUIRED_COLUMNS)}")
+        log.error(table.header_row, c, None,
+                  f"missing column '{c}'; a register needs at least: {', '.join(REQUIRED_COLUMNS)}")
     for c in table.columns:
         if c not in KNOWN_COLUMNS:
-            log.warn(1, c, None, "column not recognised, kept but not used; see registers/README.md for names")
+            _unknown_column(log, table, c)
     if not table.rows:
         log.error(None, None, None, "the register has no risks; add one row per risk below the header")
     if log.errors:
@@ -340,6 +395,44 @@ def _parse_rows(table, log: ProblemLog, controls: dict[str, Control], scales: Sc
     return risks, {name: s for name, (s, _) in status.items()}
 
 
+def _resembles(column: str) -> str | None:
+    """The known column an unknown one most resembles (``controls_in_place`` -> ``controls``)."""
+    close = difflib.get_close_matches(column, sorted(KNOWN_COLUMNS), n=1, cutoff=0.75)
+    if close:
+        return close[0]
+    words = column.split("_")
+    for known in sorted(KNOWN_COLUMNS, key=len, reverse=True):
+        k = known.split("_")
+        if any(words[i:i + len(k)] == k for i in range(len(words))):
+            return known
+    close = difflib.get_close_matches(column, sorted(KNOWN_COLUMNS), n=1, cutoff=0.6)
+    return close[0] if close else None
+
+
+def _unknown_column(log: ProblemLog, table, column: str) -> None:
+    """A column not in the format: an error when it resembles a column that changes the numbers
+    and that the register lacks (its values would be silently dropped), else a warning."""
+    title = next((t for t in table.column_titles if t and column == _normal(t)), column)
+    like = _resembles(column)
+    if like is not None and like not in table.columns and like not in DETAIL_COLUMNS:
+        log.error(table.header_row, title, None,
+                  f"column not recognised; it looks like '{like}', which this register lacks, so its values "
+                  f"would be ignored: rename the column header to '{like}' (or to something unlike it, such "
+                  "as a name starting 'note', if it is only a note)")
+    elif like is not None:
+        log.warn(table.header_row, title, None, f"column not recognised, kept but not used (did you mean "
+                 f"'{like}'?); see registers/README.md for names")
+    else:
+        log.warn(table.header_row, title, None,
+                 "column not recognised, kept but not used; see registers/README.md for names")
+
+
+def _normal(title: str) -> str:
+    from .sheets import normalise_column
+
+    return normalise_column(title)
+
+
 def shocks_on(risks) -> dict[int, list[tuple[int, float]]]:
     """For each risk (by index), the common shocks that can hit it: (shock index, multiplier).
 
@@ -361,9 +454,15 @@ def shocks_on(risks) -> dict[int, list[tuple[int, float]]]:
 def _parse_row(values: dict, n: int, log: ProblemLog, controls: dict[str, Control], scales: Scales,
                status: dict[str, tuple[bool, int]]) -> Risk | None:
     before = len(log.errors)
-    risk_id = cell_text(values.get("risk_id"))
+    risk_id = clean_id(values.get("risk_id"))
     if not risk_id:
         log.error(n, "risk_id", None, "expected a risk_id (a short unique code such as R01)")
+    else:
+        hidden = invisible_characters(str(values.get("risk_id")).strip())
+        if hidden:
+            log.warn(n, "risk_id", values.get("risk_id"),
+                     f"the risk_id holds invisible or look-alike characters ({', '.join(hidden)}); read as "
+                     f"'{risk_id}': retype it to remove them")
     title = cell_text(values.get("title"))
     if not title:
         log.error(n, "title", None, "expected a short title describing the risk")
@@ -422,7 +521,7 @@ def _parse_row(values: dict, n: int, log: ProblemLog, controls: dict[str, Contro
     elif not is_blank(values.get("shock_multiplier")):
         log.warn(n, "shock_multiplier", values.get("shock_multiplier"),
                  "ignored because common_shock is not 'yes'")
-    targets = tuple(parse_list(values.get("shock_targets")))
+    targets = tuple(clean_id(t) for t in parse_list(values.get("shock_targets")))
     effect = cell_text(values.get("shock_effect")).strip().lower() or "concentrate"
     if effect not in SHOCK_EFFECTS:
         log.error(n, "shock_effect", values.get("shock_effect"),
@@ -439,6 +538,24 @@ def _parse_row(values: dict, n: int, log: ProblemLog, controls: dict[str, Contro
     return Risk(risk_id, title, category, owner, frequency, tuple(components), tuple(names),
                 common_shock, multiplier, targets, tags, details, n,
                 effect if effect in SHOCK_EFFECTS else "concentrate")
+
+
+def clean_id(value: Any) -> str:
+    """A risk_id as compared: NFKC-normalised (fullwidth digits, non-breaking spaces), invisible
+    characters (zero-width spaces) removed, spaces trimmed; so look-alikes are one id."""
+    return " ".join(cell_text(value).split())
+
+
+def _level(value: Any, words: dict[str, int]) -> float | None:
+    """A 1-5 level: a number, or a word of the NHS 5x5 risk matrix (``likely``, ``major``)."""
+    if isinstance(value, str):
+        key = " ".join(clean_text(value).strip().lower().replace("_", " ").replace("-", " ").split())
+        if key in words:
+            return float(words[key])
+    try:
+        return parse_number(value)
+    except (ValueError, TypeError):
+        return None
 
 
 def _frequency(values: dict, n: int, log: ProblemLog, scales: Scales) -> Frequency | None:
@@ -460,13 +577,11 @@ def _frequency(values: dict, n: int, log: ProblemLog, scales: Scales) -> Frequen
         return None if rate is None else Frequency(rate)
     if given[0] == "likelihood":
         value = values.get("likelihood")
-        try:
-            level = parse_number(value)
-        except (ValueError, TypeError):
-            level = None
+        level = _level(value, LIKELIHOOD_WORDS)
         if level is None or not float(level).is_integer() or int(level) not in scales.likelihood:
             log.error(n, "likelihood", value, f"expected a whole number from the likelihood scale: "
-                      f"{', '.join(map(str, sorted(scales.likelihood)))}")
+                      f"{', '.join(map(str, sorted(scales.likelihood)))}, or a word of the NHS 5x5 matrix: "
+                      + ", ".join(f"{w} ({k})" for w, k in LIKELIHOOD_WORDS.items()))
             return None
         lo, hi = scales.likelihood[int(level)]
         return Frequency.from_range(lo, hi, f"likelihood {int(level)}")
@@ -491,10 +606,12 @@ def _components(values: dict, n: int, log: ProblemLog, scales: Scales, category:
         if not is_blank(prob_v):
             try:
                 prob = parse_number(prob_v)
-            except (ValueError, TypeError):
-                prob = None
+                hint = ""
+            except (ValueError, TypeError) as exc:
+                prob, hint = None, number_hint(exc)
             if prob is None or not 0 <= prob <= 1:
-                log.error(n, f"{prefix}_prob", prob_v, "expected a probability from 0 to 1 (or a percentage)")
+                log.error(n, f"{prefix}_prob", prob_v, "expected a probability from 0 to 1 (or a percentage)"
+                          + hint)
                 ok = False
                 continue
         if pair is None:
@@ -509,13 +626,11 @@ def _components(values: dict, n: int, log: ProblemLog, scales: Scales, category:
             out.append(ComponentRange(comp, lo, hi, prob))
     impact_v = values.get("impact")
     if not is_blank(impact_v):
-        try:
-            level = parse_number(impact_v)
-        except (ValueError, TypeError):
-            level = None
+        level = _level(impact_v, IMPACT_WORDS)
         if level is None or not float(level).is_integer() or int(level) not in scales.impact:
             log.error(n, "impact", impact_v, f"expected a whole number from the impact scale: "
-                      f"{', '.join(map(str, sorted(scales.impact)))}")
+                      f"{', '.join(map(str, sorted(scales.impact)))}, or a word of the NHS 5x5 matrix: "
+                      + ", ".join(f"{w} ({k})" for w, k in IMPACT_WORDS.items()))
             return None
         if out:
             log.warn(n, "impact", impact_v, "ignored because loss ranges are given for this risk")

@@ -21,6 +21,7 @@ Model (documented for users in ``docs/model.md``):
 """
 from __future__ import annotations
 
+import math
 import os
 import sys
 from concurrent.futures import ThreadPoolExecutor
@@ -81,7 +82,12 @@ class Plan:
     components: tuple[str, ...] = COMPONENTS
 
     @classmethod
-    def from_register(cls, register: Register) -> "Plan":
+    def from_register(cls, register: Register, *, guard: bool = True) -> "Plan":
+        """Compile a register. With ``guard`` (the default) a register beyond what validation
+        accepts (shock multipliers hitting one risk above 20 in product, or more work than the
+        memory budget) raises :class:`~riskmodel.errors.InputError` instead of exhausting memory:
+        registers built in code or composed from two quarters are not validated by
+        :func:`~riskmodel.register.load_register`."""
         controls = tuple(sorted(register.control_status))
         cidx = {c: i for i, c in enumerate(controls)}
         kidx = {c: i for i, c in enumerate(COMPONENTS)}
@@ -112,11 +118,98 @@ class Plan:
                 tuple(comps), tuple(freq), tuple(sev), r.common_shock,
                 base_rate_factor(register.risks, shocks)))
         # shock risks are realised first: their occurrence changes other risks' keep probability
-        return cls(tuple(plans), controls)
+        plan = cls(tuple(plans), controls)
+        if guard:
+            check_plan(plan, register)
+        return plan
 
     @property
     def order(self) -> list[RiskPlan]:
         return sorted(self.risks, key=lambda p: not p.is_shock)
+
+
+#: Memory a run at the default trials may use for its data (bytes), checked by validation before
+#: simulating; with the ~0.35 GiB the program itself takes, the largest register validation
+#: accepts peaks under 2 GiB (measured with ``/usr/bin/time -v``, see registers/README.md).
+MEMORY_BUDGET = 1.4 * 2**30
+#: Bytes a potential event costs while its chunk is worked on: a fixed part and a part per loss
+#: component (draws, realised events, the policy split). Measured: 56, 116, 171 and 359 bytes
+#: for 1, 2, 3 and 10 components (with a policy, two threads).
+BYTES_PER_EVENT = 60
+BYTES_PER_EVENT_COMPONENT = 40
+#: Chunks in flight at once (one per worker thread, two by default).
+CHUNKS_IN_FLIGHT = 2
+#: Trials whose per-risk totals a run keeps (engine.DETAIL_TRIALS).
+_DETAIL_TRIALS = 1_000_000
+#: Upper normal quantile used for a lognormal rate range (its 95th percentile, the "high").
+_Z95 = 1.6448536269514722
+
+
+def potential_events_per_chunk(plan: Plan) -> np.ndarray:
+    """Expected potential events of each risk in one chunk of :data:`CHUNK` trials, on the high
+    side: the rate (for a lognormal rate range, the larger of its mean and its high value, capped
+    as the engine caps drawn rates) times the product of the shock multipliers that can hit the
+    risk (events are drawn at that rate and thinned), times :data:`CHUNK`."""
+    out = np.zeros(len(plan.risks))
+    for i, p in enumerate(plan.risks):
+        if p.rate_sigma is None:
+            rate = p.rate
+        else:
+            high = min(float(np.exp(p.rate_mu + _Z95 * p.rate_sigma)), MAX_DRAWN_RATE)
+            rate = max(high, capped_lognormal_mean(p.rate_mu, p.rate_sigma, MAX_DRAWN_RATE))
+        out[i] = rate * p.draw_rate_factor * CHUNK
+    return out
+
+
+def check_plan(plan: Plan, register: Register) -> None:
+    """Raise :class:`~riskmodel.errors.InputError` for a plan beyond the limits validation
+    enforces (see :func:`riskmodel.register.check_work`)."""
+    from .errors import InputError, Problem
+    from .register import MAX_SHOCK_PRODUCT, check_work
+
+    for p in plan.risks:
+        if p.potential > MAX_SHOCK_PRODUCT * (1 + 1e-9):
+            r = register.risks[p.index]
+            raise InputError([Problem(register.path, r.row, "shock_multiplier", f"{p.potential:g}",
+                                      f"at most {MAX_SHOCK_PRODUCT:g} for the shock multipliers that can hit "
+                                      f"one risk multiplied together ({r.risk_id}); lower the multipliers or "
+                                      "narrow their shock_targets")])
+    check_work(register, plan=plan)
+
+
+def capped_lognormal_mean(mu: float, sigma: float, cap: float) -> float:
+    """``E[min(X, cap)]`` for ``X`` lognormal(mu, sigma): the mean rate the engine draws."""
+    def phi(z: float) -> float:
+        return 0.5 * math.erfc(-z / math.sqrt(2.0))
+
+    if sigma <= 0:
+        return min(math.exp(mu), cap)
+    z = (math.log(cap) - mu) / sigma
+    below = math.exp(min(mu + 0.5 * sigma * sigma, 700.0)) * phi(z - sigma)
+    return below + cap * (1.0 - phi(z))
+
+
+def expected_events_per_chunk(plan: Plan) -> float:
+    """Expected potential events in one chunk of trials, summed over risks (high side)."""
+    return float(potential_events_per_chunk(plan).sum())
+
+
+def estimated_bytes(plan: Plan, trials: int = 100_000) -> tuple[float, np.ndarray, np.ndarray]:
+    """A run's estimated memory for its data in bytes, and each risk's share in events and in
+    fixed arrays.
+
+    Each chunk in flight holds its potential events (:data:`BYTES_PER_EVENT` plus
+    :data:`BYTES_PER_EVENT_COMPONENT` per loss component of the risk) and a float64 per trial and
+    loss component of each risk; the result keeps a float64 per risk and simulated year.
+    """
+    in_flight = min(CHUNKS_IN_FLIGHT, max(1, -(-trials // CHUNK)))
+    n = min(trials, CHUNK)
+    events = potential_events_per_chunk(plan)
+    comps = np.array([len(p.comps) for p in plan.risks], dtype=float)
+    by_events = events * (BYTES_PER_EVENT + BYTES_PER_EVENT_COMPONENT * comps) * in_flight
+    fixed = 8.0 * min(trials, _DETAIL_TRIALS) + 8.0 * n * comps * in_flight
+    common = 8.0 * trials * (len(COMPONENTS) + 8)
+    return float(by_events.sum() + fixed.sum() + common), by_events, fixed
 
 
 @dataclass

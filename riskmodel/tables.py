@@ -15,7 +15,7 @@ from pathlib import Path
 from .components import BUSINESS_INTERRUPTION, CATEGORIES, COMPONENTS, DOWNTIME
 from .errors import ProblemLog
 from .parsing import cell_text, is_blank, parse_list, parse_number
-from .sheets import EXCEL_SUFFIXES, Table, excel_sheet_names, read_table
+from .sheets import EXCEL_SUFFIXES, Table, read_sheet_if_present, read_table
 
 FREQUENCY = "frequency"
 
@@ -73,21 +73,31 @@ def _shipped(name: str) -> Path:
     return Path(str(resources.files("riskmodel") / "data" / name))
 
 
+#: The column that marks each table's header row (title rows above it are skipped).
+HEADERS = {"controls": "control", "likelihood_scale": "likelihood", "impact_scale": "impact",
+           "impact_templates": "category"}
+
+
 def _override(register_path: Path | None, name: str) -> Path | Table | None:
-    """The practice's own copy of a table, if any: a CSV beside the register or a sheet."""
+    """The practice's own copy of a table, if any: a CSV beside the register or a visible sheet
+    of the workbook named like the table (any case; a hidden one is not read, see
+    :func:`riskmodel.sheets.choose_sheet`)."""
     if register_path is None:
         return None
     beside = register_path.parent / f"{name}.csv"
     if beside.is_file():
         return beside
     if register_path.suffix.lower() in EXCEL_SUFFIXES and register_path.is_file():
-        if name in excel_sheet_names(register_path):
-            return read_table(register_path, name, first_sheet=False)
+        table, _ = read_sheet_if_present(register_path, name, HEADERS.get(name))
+        return table
     return None
 
 
 def _load(source: Path | Table) -> Table:
-    return source if isinstance(source, Table) else read_table(source)
+    if isinstance(source, Table):
+        return source
+    name = Path(source).stem
+    return read_table(source, header=HEADERS.get(name))
 
 
 def _require(table: Table, log: ProblemLog, columns: list[str]) -> bool:

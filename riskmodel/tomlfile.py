@@ -10,15 +10,47 @@ from .errors import InputError, Problem, ProblemLog
 from .parsing import parse_number
 
 
-def read_toml(path: str | Path, what: str) -> dict[str, Any]:
-    """Parse a TOML file, turning syntax errors into an :class:`InputError` with the line."""
+#: Largest TOML file read (a practice, policy or contracts file is a few kilobytes).
+MAX_TOML_BYTES = 1024 * 1024
+_TRUE_WORDS = {"true", "yes"}
+_FALSE_WORDS = {"false", "no"}
+
+
+def read_toml(path: str | Path, what: str, log: ProblemLog | None = None) -> dict[str, Any]:
+    """Parse a TOML file, turning syntax errors into an :class:`InputError` with the line.
+
+    UTF-8 (with or without a byte-order mark) is expected; a file that is not UTF-8 is read as
+    Windows-1252 (what Notepad and Excel save on a UK Windows PC) with a warning in ``log``.
+    """
     path = Path(path)
     if not path.is_file():
         raise InputError([Problem(str(path), None, None, None, f"{what} file not found; check the path")])
     try:
-        return tomllib.loads(path.read_bytes().decode("utf-8-sig"))
-    except UnicodeDecodeError:
-        raise InputError([Problem(str(path), None, None, None, f"expected a UTF-8 text {what} file")]) from None
+        data = path.read_bytes()
+    except OSError as exc:
+        raise InputError([Problem(str(path), None, None, None, f"the {what} file could not be read "
+                                  f"({exc.__class__.__name__}); check that you may read it")]) from None
+    if len(data) > MAX_TOML_BYTES:
+        raise InputError([Problem(str(path), None, None, None,
+                                  f"expected a {what} file of at most {MAX_TOML_BYTES // 1024:,} KB; "
+                                  f"this one is {len(data) // 1024:,} KB")])
+    if b"\x00" in data:
+        raise InputError([Problem(str(path), None, None, None, f"expected a UTF-8 text {what} file; "
+                                  "this looks binary (or UTF-16): save it as UTF-8")])
+    try:
+        text = data.decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        line = data[:exc.start].count(b"\n") + 1
+        try:
+            text = data.decode("cp1252")
+        except UnicodeDecodeError:
+            raise InputError([Problem(str(path), line, None, None,
+                                      f"expected a UTF-8 text {what} file")]) from None
+        if log is not None:
+            log.warn(line, None, None, "the file is not UTF-8, so it was read as Windows-1252 (a £ sign "
+                     "saved by Notepad or Excel); check the text it shows, and save it as UTF-8 to silence this")
+    try:
+        return tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:
         m = re.search(r"line (\d+)", str(exc))
         line = getattr(exc, "lineno", None) or (int(m.group(1)) if m else None)
@@ -55,19 +87,26 @@ def take_number(log: ProblemLog, data: dict, key: str, default: float | None = N
 
 
 def take_bool(log: ProblemLog, data: dict, key: str, default: bool, *, prefix: str = "") -> bool:
-    """Read ``data[key]`` as a TOML boolean, logging a located problem otherwise.
+    """Read ``data[key]`` as a boolean, logging a located problem otherwise.
 
-    Only ``true`` and ``false`` (without quotes) are accepted: a quoted ``"no"`` or ``"false"``
-    is text, and guessing what it means is how a policy ends up on or off by mistake.
+    ``true``/``false`` are accepted, and so are the words ``"yes"``, ``"no"``, ``"true"`` and
+    ``"false"`` in quotes (any case); any other value (another word, a number) is an error, never
+    a guess: guessing is how a policy ends up on or off by mistake.
     """
     name = f"{prefix}{key}"
     if key not in data:
         return default
     value = data[key]
-    if not isinstance(value, bool):
-        log.error(None, name, value, f"expected true or false, without quotes (e.g. {key} = false)")
-        return default
-    return value
+    if isinstance(value, bool):
+        return value
+    if isinstance(value, str):
+        word = value.strip().lower()
+        if word in _TRUE_WORDS:
+            return True
+        if word in _FALSE_WORDS:
+            return False
+    log.error(None, name, value, f"expected true or false (or \"yes\" or \"no\"), e.g. {key} = false")
+    return default
 
 
 def check_keys(log: ProblemLog, data: dict, allowed: set[str], prefix: str = "") -> None:

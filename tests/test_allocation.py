@@ -197,7 +197,7 @@ def test_higher_limit_never_raises_retained_in_any_year():
     ("excess = 100\n", "aggregate_limit"),
     ("aggregate_limit = 1\ncoinsurance = 2\n", "coinsurance"),
     ("aggregate_limit = 1\n[sections.ransom]\ncovered = true\n", "sections.ransom"),
-    ("aggregate_limit = 1\n[sections.extortion]\ncovered = 'yes'\n", "sections.extortion.covered"),
+    ("aggregate_limit = 1\n[sections.extortion]\ncovered = 'maybe'\n", "sections.extortion.covered"),
     ("aggregate_limit = 1\n[sections.business_interruption]\nwaiting_period_mode = 'soon'\n",
      "sections.business_interruption.waiting_period_mode"),
     ('aggregate_limit = 1\nrequires_controls = ["moat"]\n', "requires_controls"),

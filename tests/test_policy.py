@@ -100,10 +100,12 @@ def test_missing_aggregate_limit_says_how_to_declare_no_cover(tmp_path):
 
 
 @pytest.mark.parametrize("text,column,value", [
-    ('insured = "no"\n', "insured", "no"),
+    # the words yes/no/true/false in quotes are accepted (tests/test_hostile_inputs.py); any
+    # other text or a number is an error, never a guess
+    ('insured = "maybe"\n', "insured", "maybe"),
     ("insured = 0\n", "insured", 0),
-    ('aggregate_limit = 1\nwar_exclusion = "yes"\n', "war_exclusion", "yes"),
-    ('aggregate_limit = 1\n[sections.extortion]\ncovered = "false"\n', "sections.extortion.covered", "false"),
+    ('aggregate_limit = 1\nwar_exclusion = "perhaps"\n', "war_exclusion", "perhaps"),
+    ('aggregate_limit = 1\n[sections.extortion]\ncovered = "off"\n', "sections.extortion.covered", "off"),
 ])
 def test_text_where_a_boolean_belongs(tmp_path, text, column, value):
     p = the_problem(tmp_path, text, column)
@@ -122,7 +124,7 @@ def test_unknown_key_is_still_an_error(tmp_path):
 
 
 def test_every_problem_in_one_pass(tmp_path):
-    cols = {p.column for p in problems(tmp_path, 'insured = "no"\naggregate_limit = 0\n'
+    cols = {p.column for p in problems(tmp_path, 'insured = "maybe"\naggregate_limit = 0\n'
                                                  "[sections.crime]\nsublimit = 0\n")}
     assert {"insured", "aggregate_limit", "sections.crime.sublimit"} <= cols
 

@@ -211,7 +211,7 @@ def test_widest_allowed_ranges_simulate_without_overflow(make_register):
 
     from riskmodel import simulate
 
-    row = risk(events_per_year="", events_low=1e-6, events_high=1000, incident_response_low=10,
+    row = risk(events_per_year="", events_low=1e-7, events_high=100, incident_response_low=10,
                incident_response_high=1e10)
     reg = load_register(make_register([row]))
     assert {w.column for w in reg.warnings} >= {"events_high", "incident_response_high"}
