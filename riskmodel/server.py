@@ -35,7 +35,7 @@ MAX_KERNELS = 3
 IDLE_SHUTDOWN = 60
 
 FULL_MESSAGE = ("The dashboard is already open in as many windows as this computer serves at once ({n}). "
-                "Close a dashboard tab you no longer use (its place frees at once, or within two minutes "
+                "Close a dashboard tab you no longer use (its place frees within seconds, or within two minutes "
                 "if the browser did not say goodbye), then reload this page.")
 FULL_PAGE = ("<!DOCTYPE html><html><head><meta charset='utf-8'><title>Dashboard busy</title></head>"
              "<body style='font-family:sans-serif;max-width:40em;margin:4em auto'>"
