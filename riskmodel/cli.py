@@ -107,6 +107,9 @@ def _check_report_options(quarter: str, previous: str | None, registers: Path, o
         where = "" if registers.is_absolute() else f" in {Path.cwd()}"
         _fail_line(f"--registers: no folder {registers}{where}; copy the example practices there with "
                    f"'riskmodel examples {registers}', or choose the folder with --registers")
+    if not any(d.is_dir() and not d.name.startswith((".", "_")) for d in registers.iterdir()):
+        _fail_line(f"--registers: {registers} holds no practice folders (one folder per practice, holding "
+                   f"its quarterly registers such as 2026Q4.xlsx; see 'riskmodel examples')")
     if previous is not None:
         if previous >= quarter:
             _fail_line(f"--previous {previous} is not before --quarter {quarter}")

@@ -144,6 +144,7 @@ def voila_config(notebook: Path, *, port: int, token: str, open_browser: bool, m
                                 "ws_ping_interval": 30_000, "ws_ping_timeout": 30_000}
     c.VoilaConfiguration.strip_sources = True
     c.VoilaConfiguration.show_tracebacks = False
+    c.VoilaConfiguration.file_allowlist = []     # the page needs no file from the notebook's folder
     c.VoilaConfiguration.multi_kernel_manager_class = _kernel_manager_class()
     c.DashboardKernels.max_kernels = max_kernels
     # kernels of pages that are gone: no connection and idle for idle_shutdown seconds

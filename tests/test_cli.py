@@ -158,6 +158,8 @@ def test_report_misuse_gives_one_line(tmp_path, monkeypatch):
     monkeypatch.chdir(tmp_path)
     _one_clear_line(run("report", "--quarter", "2026Q4"), "registers", "riskmodel examples")   # no registers/ here
     regs = tmp_path / "registers"
+    regs.mkdir()
+    _one_clear_line(run("report", "--quarter", "2026Q4"), "no practice folders")
     run("examples", regs)
     _one_clear_line(run("report", "--quarter", "2026Q4", "--previous", "2025Q1"), "--previous 2025Q1",
                     "no reports")
