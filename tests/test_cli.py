@@ -218,6 +218,8 @@ def test_dashboard_without_registers_here_shows_the_shipped_examples(tmp_path, m
     """No registers/ in the folder it is started from: it says so and serves the shipped examples
     (the server itself is not started here: --port 1 cannot be bound without root)."""
     monkeypatch.chdir(tmp_path)
+    monkeypatch.setenv("RISKMODEL_REGISTERS", "")       # restored afterwards: the command sets both
+    monkeypatch.setenv("RISKMODEL_TRIALS", "")
     import riskmodel.server as server
 
     called = {}
