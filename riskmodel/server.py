@@ -118,10 +118,18 @@ def _voila_class(url: str):
             import webbrowser
 
             fd, page = tempfile.mkstemp(suffix=".html", prefix="riskmodel-dashboard-")
+            self._opener = page
             with os.fdopen(fd, "w", encoding="utf-8") as fh:
                 fh.write(f"<!DOCTYPE html><meta http-equiv='refresh' content='0;url={html.escape(url)}'>"
                          f"<p><a href='{html.escape(url)}'>Open the dashboard</a></p>")
             threading.Thread(target=webbrowser.open, args=(Path(page).as_uri(),), daemon=True).start()
+
+        def stop(self):
+            try:
+                super().stop()
+            finally:
+                if getattr(self, "_opener", None):
+                    Path(self._opener).unlink(missing_ok=True)
 
     return DashboardVoila
 
