@@ -6,7 +6,7 @@ QUARTER ?= 2026Q4
 PREVIOUS ?= 2026Q3
 TRIALS ?= 100000
 
-.PHONY: report test simulate benchmark dashboard clean
+.PHONY: report test simulate benchmark dashboard wheel clean
 
 $(BIN)/riskmodel: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -42,5 +42,10 @@ benchmark: $(VENV)/.test-deps
 dashboard: $(BIN)/riskmodel
 	$(BIN)/riskmodel dashboard
 
+## wheel: build dist/riskmodel-<version>-py3-none-any.whl (notebooks and example practices inside)
+wheel: $(BIN)/riskmodel
+	$(BIN)/pip wheel --quiet --no-deps --wheel-dir dist .
+	@ls dist/riskmodel-*.whl
+
 clean:
-	rm -rf $(VENV) outputs/20* .pytest_cache
+	rm -rf $(VENV) outputs/20* .pytest_cache build dist riskmodel.egg-info

@@ -58,10 +58,14 @@ def main() -> None:
     args = ap.parse_args()
     from playwright.sync_api import sync_playwright
 
+    import re
+    import tempfile
+
     port = free_port()
+    log = tempfile.NamedTemporaryFile("w+", suffix=".log")       # the address, with its token, is printed there
     app = subprocess.Popen([sys.executable, "-m", "riskmodel.cli", "dashboard", "--port", str(port), "--no-browser",
                             "--trials", str(args.trials), "--registers", str(ROOT / "registers")],
-                           stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True, cwd=ROOT)
+                           stdout=log, stderr=log, start_new_session=True, cwd=ROOT)
     try:
         for _ in range(180):
             with socket.socket() as s:
@@ -72,7 +76,8 @@ def main() -> None:
             browser = p.chromium.launch(executable_path="/usr/bin/chromium", args=["--no-sandbox"])
             page = browser.new_page(viewport={"width": 1300, "height": 1500})
             t = time.perf_counter()
-            page.goto(f"http://127.0.0.1:{port}/", timeout=180_000)
+            url = re.search(r"Dashboard at (http://\S+)", open(log.name).read()).group(1)
+            page.goto(url, timeout=180_000)
             page.locator(COUNTER).wait_for(timeout=180_000)
             print(f"page shown with numbers after {time.perf_counter() - t:.1f} s")
 

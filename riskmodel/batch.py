@@ -54,11 +54,11 @@ def kernel_manager_class():
 
 
 def notebook_path(name: str) -> Path:
-    """A shipped notebook: ``notebooks/`` of a source checkout."""
-    for base in (PACKAGE_ROOT.parent / "notebooks", PACKAGE_ROOT / "notebooks"):
-        if (base / name).is_file():
-            return base / name
-    raise FileNotFoundError(f"notebook {name} not found beside the package")
+    """A shipped notebook: ``notebooks/`` of a source checkout, else the copy inside the
+    installed package (riskmodel/shipped.py)."""
+    from .shipped import shipped_notebook
+
+    return shipped_notebook(name)
 
 
 def check_parameters(notebook: Path, params: dict) -> None:

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import json
+import re
 import sys
 from pathlib import Path
 
@@ -18,6 +19,7 @@ from .metrics import DEFAULT_THRESHOLDS
 from .policy import load_policy
 from .register import load_register
 from .locations import find_policy
+from .server import IDLE_SHUTDOWN, MAX_KERNELS
 from .textreport import summary_text
 
 EXIT_INVALID = 2
@@ -26,12 +28,17 @@ EXIT_INTERNAL = 3
 
 
 class _Guarded(click.Group):
-    """Every command: an :class:`InvariantError` (an impossible figure caught by the package's
-    guards) is reported plainly with exit status 3; nothing has been written."""
+    """Every command: a misused option or argument is one line with exit status 2 (click's usage
+    text is a ``--help`` away); an :class:`InvariantError` (an impossible figure caught by the
+    package's guards) is reported plainly with exit status 3; nothing has been written."""
 
     def invoke(self, ctx):
         try:
             return super().invoke(ctx)
+        except click.UsageError as exc:
+            where = exc.ctx.command_path if exc.ctx is not None else ctx.command_path
+            click.echo(f"{where}: {exc.format_message()} (see {where} --help)", err=True)
+            sys.exit(EXIT_INVALID)
         except InvariantError as exc:
             click.echo(str(exc), err=True)
             sys.exit(EXIT_INTERNAL)
@@ -52,13 +59,63 @@ def _beside(register_path: str, name: str) -> Path | None:
     return p if p.is_file() else None
 
 
+def _check_json_target(target: str | None) -> None:
+    """Refuse, before any simulation, a ``--json`` path that cannot be written as a file."""
+    if not target or target == "-":
+        return
+    p = Path(target)
+    if p.is_dir():
+        _fail_line(f"--json: {target} is a folder; give a file name such as {p / 'results.json'}")
+    parent = next((a for a in p.absolute().parents if a.exists()), None)
+    if parent is not None and not parent.is_dir():
+        _fail_line(f"--json: {target} cannot be written: {parent} is a file, not a folder")
+
+
 def _json_dump(data, target: str) -> None:
     text = json.dumps(data, indent=2, allow_nan=False)
     if target == "-":
         click.echo(text)
     else:
-        write_text(target, text + "\n")
+        try:
+            write_text(target, text + "\n")
+        except OSError as exc:
+            _fail_line(f"--json: could not write {target}: {exc.strerror or exc}")
         click.echo(f"wrote {target}", err=True)
+
+
+def _fail_line(message: str) -> None:
+    click.echo(message, err=True)
+    sys.exit(EXIT_INVALID)
+
+
+_QUARTER = re.compile(r"(\d{4})[Qq]([1-4])")
+
+
+def _quarter_option(ctx, param, value):
+    """A quarter written 2026Q4 (or 2026q4, normalised to 2026Q4, the files' spelling)."""
+    if value is None:
+        return None
+    m = _QUARTER.fullmatch(value.strip())
+    if not m:
+        raise click.BadParameter(f"got {value!r}; expected a year and quarter such as 2026Q4")
+    return f"{m.group(1)}Q{m.group(2)}"
+
+
+def _check_report_options(quarter: str, previous: str | None, registers: Path, outputs: Path) -> None:
+    """The report's folders and quarters, checked before anything runs: one line each."""
+    if not registers.is_dir():
+        where = "" if registers.is_absolute() else f" in {Path.cwd()}"
+        _fail_line(f"--registers: no folder {registers}{where}; copy the example practices there with "
+                   f"'riskmodel examples {registers}', or choose the folder with --registers")
+    if not any(d.is_dir() and not d.name.startswith((".", "_")) for d in registers.iterdir()):
+        _fail_line(f"--registers: {registers} holds no practice folders (one folder per practice, holding "
+                   f"its quarterly registers such as 2026Q4.xlsx; see 'riskmodel examples')")
+    if previous is not None:
+        if previous >= quarter:
+            _fail_line(f"--previous {previous} is not before --quarter {quarter}")
+        if not (outputs / previous / "manifest.csv").is_file():
+            _fail_line(f"--previous {previous}: no reports for {previous} in {outputs / previous} "
+                       f"(run 'riskmodel report --quarter {previous}' first, or leave out --previous)")
 
 
 @click.group(cls=_Guarded, context_settings={"help_option_names": ["-h", "--help"]})
@@ -100,6 +157,7 @@ def validate(register: str, practice: str | None) -> None:
 def simulate_cmd(register, practice, trials, seed, json_out, policy, contracts, no_policy, threshold,
                  threads, progress) -> None:
     """Simulate a register's annual losses; with a policy, who pays them."""
+    _check_json_target(json_out)
     try:
         reg = load_register(register, practice)
         policy_path = None if no_policy else (policy or find_policy(Path(register), Path(register).stem))
@@ -130,6 +188,7 @@ def compare_policies(register, policies, practice, contracts, trials, seed, json
     """Compare policy schedules on the same simulated losses (common random numbers)."""
     from .comparison import compare
 
+    _check_json_target(json_out)
     try:
         reg = load_register(register, practice)
         pols = [load_policy(p, set(reg.controls)) for p in policies]
@@ -155,12 +214,14 @@ def compare_policies(register, policies, practice, contracts, trials, seed, json
 
 
 @main.command()
-@click.option("--quarter", required=True, help="quarter to report, e.g. 2026Q4")
+@click.option("--quarter", required=True, callback=_quarter_option,
+              help="quarter to report, e.g. 2026Q4 (2026q4 is read as 2026Q4)")
 @click.option("--registers", "registers_dir", type=click.Path(file_okay=False), default="registers", show_default=True,
               help="folder of practice folders")
 @click.option("--outputs", "outputs_dir", type=click.Path(file_okay=False), default="outputs", show_default=True)
 @click.option("--practice", "practices", multiple=True, help="only these practice folders (repeatable)")
-@click.option("--previous", help="previous quarter already reported, for the comparison (e.g. 2026Q3)")
+@click.option("--previous", callback=_quarter_option,
+              help="previous quarter already reported, for the comparison (e.g. 2026Q3)")
 @click.option("--trials", type=click.IntRange(min=100), default=DEFAULT_TRIALS, show_default=True)
 @click.option("--seed", type=int, default=DEFAULT_SEED, show_default=True)
 @click.option("--pdf", is_flag=True, help="also print each report to PDF with Debian's chromium, when installed")
@@ -171,6 +232,7 @@ def report(quarter, registers_dir, outputs_dir, practices, previous, trials, see
 
     from .batch import PDF_HELP, find_chromium, run_batch, run_review
 
+    _check_report_options(quarter, previous, Path(registers_dir), Path(outputs_dir))
     if not re.fullmatch(r"\d{4}Q[1-4]", quarter):
         click.echo(f"--quarter: got {quarter!r}; expected a year and quarter such as 2026Q4", err=True)
         sys.exit(EXIT_INVALID)
@@ -202,32 +264,86 @@ def report(quarter, registers_dir, outputs_dir, practices, previous, trials, see
 
 
 @main.command()
-@click.option("--port", type=int, default=8866, show_default=True, help="port on 127.0.0.1")
-@click.option("--no-browser", is_flag=True, help="do not open a browser")
-@click.option("--registers", "registers_dir", type=click.Path(file_okay=False), default="registers",
-              show_default=True, help="folder of practice folders")
-@click.option("--trials", type=int, default=DEFAULT_TRIALS, show_default=True)
-def dashboard(port: int, no_browser: bool, registers_dir: str, trials: int) -> None:
-    """Serve the partners' dashboard (Voilà, code hidden) on 127.0.0.1."""
+@click.option("--port", type=click.IntRange(1, 65535), default=8866, show_default=True, help="port on 127.0.0.1")
+@click.option("--no-browser", is_flag=True, help="do not open a browser (the address printed carries the token)")
+@click.option("--registers", "registers_dir", type=click.Path(file_okay=False), default=None,
+              help="folder of practice folders  [default: registers/ here, else the shipped examples]")
+@click.option("--trials", type=click.IntRange(min=1), default=DEFAULT_TRIALS, show_default=True)
+@click.option("--max-pages", type=click.IntRange(1, 20), default=MAX_KERNELS, show_default=True,
+              help="dashboard pages served at once (each holds its own simulated years in memory)")
+@click.option("--idle-shutdown", type=click.IntRange(2, 90), default=IDLE_SHUTDOWN, show_default=True,
+              help="seconds after its page has gone (and it is idle) that a page's kernel is shut down")
+def dashboard(port: int, no_browser: bool, registers_dir: str | None, trials: int, max_pages: int,
+              idle_shutdown: int) -> None:
+    """Serve the partners' dashboard (Voila, code hidden) on 127.0.0.1, with a token."""
     import os
+    import socket
 
     from .batch import notebook_path
     from .dashboard import find_practices
+    from .server import serve
+    from .shipped import shipped_dir
 
+    if registers_dir is None:
+        if Path("registers").is_dir():
+            registers_dir = "registers"
+        else:
+            registers_dir = str(shipped_dir("examples"))
+            click.echo(f"no registers/ folder in {Path.cwd()}: showing the shipped example practices "
+                       "('riskmodel examples registers' copies them to edit; --registers chooses a folder)",
+                       err=True)
     root = Path(registers_dir).resolve()
     if not find_practices(root):
-        click.echo(f"no practice registers found in {root}: expected folders holding quarterly registers "
-                   "such as 2026Q4.xlsx (see registers/README.md); choose the folder with --registers", err=True)
-        sys.exit(EXIT_INVALID)
-    nb = notebook_path("dashboard.ipynb")
-    env = {**os.environ, "RISKMODEL_REGISTERS": str(root), "RISKMODEL_TRIALS": str(trials)}
-    cmd = [sys.executable, "-m", "voila", str(nb), f"--port={port}", "--Voila.ip=127.0.0.1",
-           "--Voila.port_retries=0", "--strip_sources=True", "--show_tracebacks=False",
-           "--no-browser" if no_browser else "--Voila.open_browser=True"]
-    click.echo(f"Dashboard at http://127.0.0.1:{port}/  (Ctrl+C to stop)", err=True)
-    sys.stderr.flush()
-    # become the Voilà server, so that a signal to this process stops it (and its kernels)
-    os.execve(sys.executable, cmd, env)
+        _fail_line(f"no practice registers found in {root}: expected folders holding quarterly registers "
+                   "such as 2026Q4.xlsx (see registers/README.md); choose the folder with --registers")
+    with socket.socket() as s:
+        try:
+            s.bind(("127.0.0.1", port))
+        except OSError:
+            _fail_line(f"--port {port}: already in use on 127.0.0.1 (another dashboard?); choose another port")
+    try:
+        nb = notebook_path("dashboard.ipynb")
+    except FileNotFoundError as exc:
+        _fail_line(str(exc))
+    # read by the dashboard in each page's kernel
+    os.environ["RISKMODEL_REGISTERS"] = str(root)
+    os.environ["RISKMODEL_TRIALS"] = str(trials)
+
+    def announce(url: str) -> None:
+        click.echo(f"Dashboard at {url}  (Ctrl+C to stop)", err=True)
+        sys.stderr.flush()
+
+    serve(nb, port=port, open_browser=not no_browser, max_kernels=max_pages, idle_shutdown=idle_shutdown,
+          announce=announce)
+
+
+@main.command()
+@click.argument("folder", type=click.Path())
+def examples(folder: str) -> None:
+    """Copy the example practices into FOLDER (a registers folder; made if missing). Nothing
+    already there is overwritten."""
+    import shutil
+
+    from .shipped import shipped_dir
+
+    source = shipped_dir("examples")
+    practices = sorted(d for d in source.iterdir() if d.is_dir() and not d.name.startswith((".", "_")))
+    target = Path(folder)
+    if target.exists() and not target.is_dir():
+        _fail_line(f"{folder} is a file; give a folder to copy the example practices into")
+    clashes = [target / d.name for d in practices if (target / d.name).exists()]
+    if clashes:
+        _fail_line(f"not copied: {', '.join(str(c) for c in clashes)} already there; nothing was "
+                   "overwritten (move them away or choose another folder)")
+    target.mkdir(parents=True, exist_ok=True)
+    for d in practices:
+        shutil.copytree(d, target / d.name, ignore=shutil.ignore_patterns("__pycache__", ".*"))
+    readme = ""
+    if not (target / "README.md").exists():
+        shutil.copy(source / "README.md", target / "README.md")
+        readme = " and README.md (the file formats)"
+    click.echo(f"copied {len(practices)} example practices ({', '.join(d.name for d in practices)}){readme} "
+               f"to {target}; try: riskmodel report --quarter 2026Q4 --registers {target} --trials 2000")
 
 
 if __name__ == "__main__":  # pragma: no cover

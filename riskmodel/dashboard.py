@@ -62,14 +62,20 @@ def find_practices(registers: str | Path) -> dict[str, dict[str, Path]]:
 
 
 def default_registers() -> Path:
-    """``$RISKMODEL_REGISTERS``, else ``registers/`` here or one folder up (a notebook's folder)."""
+    """``$RISKMODEL_REGISTERS``, else ``registers/`` here or one folder up (a notebook's folder),
+    else the example practices shipped with riskmodel."""
     env = os.environ.get("RISKMODEL_REGISTERS")
     if env:
         return Path(env)
     for candidate in (Path("registers"), Path("..") / "registers"):
         if candidate.is_dir():
             return candidate
-    return Path("registers")
+    from .shipped import shipped_dir
+
+    try:
+        return shipped_dir("examples")
+    except FileNotFoundError:
+        return Path("registers")
 
 
 @dataclass
@@ -136,6 +142,7 @@ class Dashboard:
         self._scenarios: dict[tuple[str, str], Scenario] = {}
         self._profiles: dict[tuple, list[dict]] = {}
         self._quiet = False
+        self._loaded = False
 
         first = practice or next(iter(self.catalogue))
         if first not in self.catalogue:
@@ -194,21 +201,44 @@ class Dashboard:
         return self._scenarios[key]
 
     def _load(self) -> None:
-        w = self._w
+        """Show the chosen practice and quarter. Files that cannot be read show what to fix, and
+        nothing of the practice shown before stays on screen (numbers, controls, terms)."""
+        self._loaded = False
         try:
             sc = self.scenario()
         except InputError as exc:
             # a practice whose files are invalid: say what to fix, keep the others usable
-            self._generation += 1
-            self.numbers = {}
+            self._show_problem("need fixing", str(exc))
+            return
+        try:
+            self._fill(sc)
+            self._loaded = True
+            self.update()
+        except Exception as exc:
+            self._loaded = False
+            self._show_problem("could not be shown", f"{exc.__class__.__name__}: {exc}")
+
+    def _show_problem(self, what: str, detail: str) -> None:
+        self._generation += 1                      # stops the warm-up of the practice shown before
+        self.numbers = {}
+        self.html = {}
+        self._quiet = True
+        try:
             self._controls_box.children = ()
             self._sections_box.children = ()
             self.controls, self.sections, self.sublimits = {}, {}, {}
-            self.view.value = (f"<div class='rm-error' style='color:#a00'><b>The files of "
-                               f"{html.escape(self.practice.value)} ({html.escape(self.quarter.value)}) "
-                               f"need fixing:</b><pre style='white-space:pre-wrap'>{html.escape(str(exc))}</pre>"
-                               "</div>")
-            return
+            for widget in (self.insured, self.aggregate_limit, self.unlimited, self.excess, self.waiting_period):
+                widget.disabled = True             # no terms to try until the files are fixed
+        finally:
+            self._quiet = False
+        self.view.value = (f"<div class='rm-error' style='color:#a00'><b>The files of "
+                           f"{html.escape(self.practice.value)} ({html.escape(self.quarter.value)}) "
+                           f"{what}:</b><pre style='white-space:pre-wrap'>{html.escape(detail)}</pre>"
+                           "</div>")
+
+    def _fill(self, sc: Scenario) -> None:
+        """The controls and terms of a loaded scenario, written without re-pricing on each."""
+        w = self._w
         reg, pol = sc.register, sc.policy
         self._quiet = True
         try:
@@ -221,6 +251,7 @@ class Dashboard:
                 box.observe(self._on_change, names="value")
                 self.controls[name] = box
             self._controls_box.children = tuple(self.controls.values())
+            self.insured.disabled = False
             self.insured.value = pol.insured
             self.unlimited.value = pol.unlimited
             # an uninsured or unlimited policy keeps a limit in the box to try (ticking "Insured")
@@ -245,7 +276,6 @@ class Dashboard:
             self._sections_box.children = tuple(rows)
         finally:
             self._quiet = False
-        self.update()
 
     def _on_practice(self, change) -> None:
         quarters = list(self.catalogue[change["new"]])
@@ -264,7 +294,7 @@ class Dashboard:
     def _on_change(self, change) -> None:
         if change.get("owner") in (self.insured, self.unlimited):
             self._enable_terms()
-        if not self._quiet and self.controls:
+        if not self._quiet and self._loaded:
             self.update()
 
     # -- reading the widgets -----------------------------------------------------------------

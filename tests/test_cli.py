@@ -4,6 +4,7 @@ from __future__ import annotations
 import json
 import subprocess
 import sys
+from pathlib import Path
 
 from click.testing import CliRunner
 
@@ -114,3 +115,127 @@ def test_the_command_line_starts_without_scipy_stats_or_pandas():
             "print(sorted(m for m in ('pandas', 'scipy.stats', 'matplotlib') if m in sys.modules))")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
     assert out.strip() == "[]"
+
+
+def _commands_taking_trials():
+    return sorted(name for name, cmd in main.commands.items() if any(p.name == "trials" for p in cmd.params))
+
+
+def test_every_command_taking_trials_refuses_zero_and_negative(tmp_path):
+    assert _commands_taking_trials() == ["compare-policies", "dashboard", "report", "simulate"]
+    reg = "registers/meadowbank-average/2026Q4.csv"
+    pol = "registers/meadowbank-average/policy.toml"
+    args = {"simulate": [reg], "compare-policies": [reg, pol], "report": ["--quarter", "2026Q4"],
+            "dashboard": ["--no-browser", "--port", "1"]}
+    for name in _commands_taking_trials():
+        for bad in ("0", "-5"):
+            res = run(name, *args[name], "--trials", bad)
+            assert res.exit_code == 2, (name, bad, res.output)
+            assert "--trials" in res.output and "Traceback" not in res.output
+            assert res.exception is None or isinstance(res.exception, SystemExit)
+
+
+def _one_clear_line(res, *words):
+    assert res.exit_code == 2, res.output
+    assert "Traceback" not in res.output and isinstance(res.exception, SystemExit)
+    lines = [ln for ln in res.output.splitlines() if ln.strip()]
+    assert len(lines) == 1, lines
+    for w in words:
+        assert w in lines[0], lines[0]
+
+
+def test_json_to_a_folder_is_refused_before_simulating(tmp_path):
+    reg = "registers/meadowbank-average/2026Q4.csv"
+    _one_clear_line(run("simulate", reg, "--trials", 500, "--json", tmp_path), "--json", "folder", "results.json")
+    _one_clear_line(run("compare-policies", reg, "registers/meadowbank-average/policy.toml", "--json", tmp_path),
+                    "--json", "folder")
+    blocker = tmp_path / "file"
+    blocker.write_text("x")
+    _one_clear_line(run("simulate", reg, "--trials", 500, "--json", blocker / "out.json"), "--json", "not a folder")
+
+
+def test_report_misuse_gives_one_line(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    _one_clear_line(run("report", "--quarter", "2026Q4"), "registers", "riskmodel examples")   # no registers/ here
+    regs = tmp_path / "registers"
+    regs.mkdir()
+    _one_clear_line(run("report", "--quarter", "2026Q4"), "no practice folders")
+    run("examples", regs)
+    _one_clear_line(run("report", "--quarter", "2026Q4", "--previous", "2025Q1"), "--previous 2025Q1",
+                    "no reports")
+    _one_clear_line(run("report", "--quarter", "2026Q3", "--previous", "2026Q4"), "not before")
+    res = run("report", "--quarter", "2026-4")
+    assert res.exit_code == 2 and "2026Q4" in res.output and "Traceback" not in res.output
+
+
+def test_a_lowercase_quarter_is_read_as_the_uppercase_one(tmp_path, monkeypatch):
+    from riskmodel import batch
+
+    seen = {}
+
+    def fake_batch(quarter, registers, outputs, practices, **kw):
+        seen.update(quarter=quarter, previous=kw["previous"])
+        return []
+
+    monkeypatch.setattr(batch, "run_batch", fake_batch)
+    (tmp_path / "outputs" / "2026Q3").mkdir(parents=True)
+    (tmp_path / "outputs" / "2026Q3" / "manifest.csv").write_text("practice\n")
+    res = run("report", "--quarter", "2026q4", "--previous", "2026q3", "--registers", "registers",
+              "--outputs", tmp_path / "outputs")
+    assert res.exit_code == 0, res.output
+    assert seen == {"quarter": "2026Q4", "previous": "2026Q3"}
+
+
+def test_missing_files_give_one_line():
+    for args in (("simulate", "registers/nowhere/2026Q4.csv"), ("validate", "nowhere.xlsx"),
+                 ("simulate", "registers/meadowbank-average/2026Q4.csv", "--policy", "nowhere.toml"),
+                 ("compare-policies", "registers/meadowbank-average/2026Q4.csv", "nowhere.toml")):
+        res = run(*args)
+        assert res.exit_code == 2 and "Traceback" not in res.output and "not found" in res.output, (args, res.output)
+
+
+def test_examples_copies_the_practices_and_never_overwrites(tmp_path):
+    target = tmp_path / "mine"
+    res = run("examples", target)
+    assert res.exit_code == 0, res.output
+    assert "copied 3 example practices" in res.output and str(target) in res.output
+    copied = sorted(p.name for p in target.iterdir())
+    assert copied == ["README.md", "meadowbank-average", "northgate-multisite", "riverside-rural"]
+    assert (target / "northgate-multisite" / "2026Q4.xlsx").is_file()
+    assert not list(target.rglob("*.py"))
+    run_ = run("validate", target / "meadowbank-average" / "2026Q4.csv")
+    assert run_.exit_code == 0, run_.output
+
+    mine = target / "meadowbank-average" / "2026Q4.csv"
+    mine.write_text("edited by the practice\n")
+    _one_clear_line(run("examples", target), "not copied", "meadowbank-average", "nothing was overwritten")
+    assert mine.read_text() == "edited by the practice\n"
+    (tmp_path / "afile").write_text("x")
+    _one_clear_line(run("examples", tmp_path / "afile"), "is a file")
+
+
+def test_dashboard_without_registers_here_shows_the_shipped_examples(tmp_path, monkeypatch):
+    """No registers/ in the folder it is started from: it says so and serves the shipped examples
+    (the server itself is not started here: --port 1 cannot be bound without root)."""
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setenv("RISKMODEL_REGISTERS", "")       # restored afterwards: the command sets both
+    monkeypatch.setenv("RISKMODEL_TRIALS", "")
+    import riskmodel.server as server
+
+    called = {}
+    monkeypatch.setattr(server, "serve", lambda nb, **kw: called.update(nb=nb, **kw))
+    res = run("dashboard", "--no-browser", "--port", _free_port(), "--trials", 500)
+    assert res.exit_code == 0, res.output
+    assert "shipped example practices" in res.output and "riskmodel examples" in res.output
+    assert called["nb"].name == "dashboard.ipynb" and called["open_browser"] is False
+    import os
+    assert os.environ["RISKMODEL_TRIALS"] == "500"
+    assert (Path(os.environ["RISKMODEL_REGISTERS"]) / "meadowbank-average").is_dir()
+
+
+def _free_port() -> int:
+    import socket
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
