@@ -64,6 +64,28 @@ def md_escape(text) -> str:
     return "".join("\\" + ch if ch in _MD_SPECIAL else ch for ch in s)
 
 
+_FORMULA_START = ("=", "+", "-", "@", "\t", "\r", "\n", "\uff1d", "\uff0b", "\uff0d", "\uff20")
+
+
+def csv_cell(value):
+    """A value for a CSV the package writes, never read as a formula by a spreadsheet: text
+    starting with ``=``, ``+``, ``-``, ``@``, a tab or a line break (or their full-width forms) is
+    prefixed with ``'`` (OWASP's advice for CSV injection). Numbers are left as they are."""
+    if isinstance(value, str) and value.startswith(_FORMULA_START):
+        return "'" + value
+    return value
+
+
+def printable(text) -> str:
+    """Text from the inputs made safe to print on a terminal: control characters (escape
+    sequences that could move the cursor, retitle or clear the terminal, a carriage return that
+    hides what came before) are shown as ``\\x1b``-style escapes."""
+    import unicodedata
+
+    return "".join(ch if not unicodedata.category(ch).startswith("C") and unicodedata.category(ch) not in ("Zl", "Zp")
+                   else ch.encode("unicode_escape").decode("ascii") for ch in str(text))
+
+
 #: A figure's Monte Carlo margin is shown when its standard error is above this share of it.
 MARGIN_SHOWN_ABOVE = 0.02
 #: The margin shown is this many standard errors (a 95% interval for the simulation's own noise).

@@ -64,7 +64,9 @@ def test_advisors_review_covers_the_practices_that_reported(batch):
     _, out = batch
     html = (out / "insurance_gap_review.html").read_text()
     assert "Meadowbank Medical Centre" in html and "Riverside Rural Surgery" in html
-    assert "broken-practice" not in html
+    # the failed practice is named, with its reason, and has no numbers in the review
+    assert "Not in this review (1):</strong> broken-practice (failed:" in html and "meteor-strike" in html
+    assert "broken-practice" not in html.split("Side by side")[1]
     assert "No cyber policy" in html                   # riverside is the uninsured example
     assert "review.load_quarter" not in html and "Traceback" not in html and "cdnjs" not in html
     assert (out / "insurance_gap_review.ipynb").is_file()
