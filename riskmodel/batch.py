@@ -1,7 +1,11 @@
 """The quarterly batch: one papermill report per practice, a manifest, failures kept apart.
 
-Each practice's notebook is executed into a temporary folder and moved into place only when it
-succeeded, so a crash never leaves half a report; a failing practice does not stop the others.
+Each practice's notebook is executed into a hidden staging folder; at the end of the run the
+reports that succeeded are swapped into place, those that failed lose their earlier folder, the
+review reads only this run's results, and the manifest is written last. One run per quarter at a
+time (an OS lock); a failing practice does not stop the others; a full disk or a read-only folder
+is reported plainly. Every HTML file written is static: no script, a Content-Security-Policy, and
+checked for live markup before it is written (docs/reports.md).
 """
 from __future__ import annotations
 
