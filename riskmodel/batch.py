@@ -264,7 +264,7 @@ def run_practice(practice_dir: Path, quarter: str, stage: Path, out_root: Path, 
 
     start = time.perf_counter()
     name = practice_dir.name
-    if name in RESERVED:
+    if name.lower() in RESERVED:        # (also on case-insensitive file systems)
         return Outcome(name, "failed", 0.0, "", "", f"the folder name {name!r} is reserved for the quarter's own "
                        "files; rename the practice folder", seed, trials), None
     reg = find_quarter_register(practice_dir, quarter)
@@ -575,7 +575,7 @@ def _run_in(run: BatchRun, stage: Path, quarter: str, all_dirs: list[Path], dirs
     for name, o in this_run.items():
         for suffix in (".ipynb", ".txt"):
             _move_aside(failed_dir / f"{name}{suffix}", trash)
-        if o.status != "ok" and name not in RESERVED:
+        if o.status != "ok" and name.lower() not in RESERVED:
             _move_aside(out_root / name, trash)       # never this quarter's numbers again
     if (stage / "_failed").is_dir():
         failed_dir.mkdir(exist_ok=True)

@@ -57,10 +57,13 @@ _MD_SPECIAL = "\\`*_[]{}$#|~"
 
 def md_escape(text) -> str:
     """Text from the inputs (a practice, policy, risk or control name) made safe to put in Markdown:
-    shown literally, never as HTML, emphasis, a link or a formula (``$x$``)."""
+    shown literally, never as HTML, emphasis, a link or a formula (``$x$``), and on one line (a line
+    break or other control character in a name becomes a space: it cannot start a heading or a
+    bullet of its own in a report)."""
     import html
+    import re
 
-    s = html.escape(str(text), quote=False)
+    s = html.escape(re.sub(r"[\x00-\x1f\x7f-\x9f\u2028\u2029]+", " ", str(text)), quote=False)
     return "".join("\\" + ch if ch in _MD_SPECIAL else ch for ch in s)
 
 

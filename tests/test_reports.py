@@ -255,6 +255,8 @@ def test_input_text_is_escaped_in_charts_tables_and_markdown():
     assert "$x$ &lt;b&gt;bold&lt;/b&gt; &amp; co" in html
     md = md_escape(TRICKY)
     assert "<b>" not in md and "\\$x\\$" in md
+    # a line break in a name cannot start a heading or a bullet of its own
+    assert md_escape("Surgery\n\n# Fake\r\n- point") == "Surgery \\# Fake - point"
 
 
 # ---- per-risk figures and Monte Carlo margins ----------------------------------------------------
