@@ -183,13 +183,17 @@ _LIVE_TAGS = {"script", "iframe", "frame", "object", "embed", "applet", "base", 
               "audio", "video", "source", "track", "portal", "foreignobject", "animate", "set", "use"}
 
 
+_REMOTE_CSS = re.compile(r"@import|url\s*\((?!\s*['\"]?data:)[^)]*\)|expression\s*\(", re.I)
+
+
 class LiveMarkupError(ValueError):
     """Markup that could run or fetch something was found in a report about to be written."""
 
 
 def live_markup(html: str) -> list[str]:
     """Everything in ``html`` that could run a script or reach the network: script-like elements,
-    ``on*`` event attributes, ``javascript:`` URLs, images or styles not embedded (``data:``), a
+    ``on*`` event attributes, ``javascript:`` URLs, images or styles not embedded (``data:``, in a
+    ``style`` attribute or element), a
     ``<meta>`` other than charset, viewport and the CSP. Empty for a safe static report."""
     from html.parser import HTMLParser
 
@@ -199,6 +203,8 @@ def live_markup(html: str) -> list[str]:
         def handle_starttag(self, tag, attrs):
             tag = tag.lower()
             a = {k.lower(): (v or "") for k, v in attrs}
+            if tag == "style":
+                self.in_style = True
             if tag in _LIVE_TAGS:
                 found.append(f"<{tag}>")
             if tag == "meta" and not ({"charset", "name"} & set(a) and "http-equiv" not in a) and not (
@@ -212,6 +218,16 @@ def live_markup(html: str) -> list[str]:
                 if k in ("href", "src", "xlink:href", "action", "formaction", "srcset", "style") and re.search(
                         r"javascript:|vbscript:|url\s*\((?!\s*['\"]?data:)|^\s*(https?:)?//", v, re.I):
                     found.append(f"<{tag} {k}={v[:40]!r}>")
+
+        in_style = False
+
+        def handle_endtag(self, tag):
+            if tag.lower() == "style":
+                self.in_style = False
+
+        def handle_data(self, data):
+            if self.in_style and _REMOTE_CSS.search(data):
+                found.append(f"<style> {_REMOTE_CSS.search(data).group(0)[:40]!r}")
 
     scan = Scan(convert_charrefs=True)
     scan.feed(html)

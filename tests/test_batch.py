@@ -205,9 +205,11 @@ def test_live_markup_is_refused_before_anything_is_written(tmp_path):
     for bad in ("<script>alert(1)</script>", "<img src=x onerror=alert(1)>", "<a href='javascript:alert(1)'>x</a>",
                 "<svg><foreignObject></foreignObject></svg>", "<img src='https://example.org/x.png'>",
                 "<div style=\"background:url(https://example.org/x)\">x</div>", "<iframe src=x></iframe>",
-                "<meta http-equiv='refresh' content='0;url=https://example.org'>"):
+                "<meta http-equiv='refresh' content='0;url=https://example.org'>",
+                "<style>@import 'https://example.org/x.css';</style>", "<style>p{background:url(//example.org/x)}</style>"):
         assert live_markup(bad), bad
-    assert live_markup("<img src='data:image/png;base64,AAAA'><svg><text>x</text></svg><p style='color:red'>x</p>") == []
+    assert live_markup("<img src='data:image/png;base64,AAAA'><svg><text>x</text></svg><p style='color:red'>x</p>"
+                       "<style>p{background:url(data:image/png;base64,AAAA)}</style>") == []
     nb = nbformat.v4.new_notebook()
     cell = nbformat.v4.new_code_cell("x")
     cell.outputs = [nbformat.v4.new_output("display_data", {"text/html": "<img src=x onerror=alert(1)>"})]
@@ -224,6 +226,26 @@ def test_pdf_printing_is_offline_and_sandboxed_unless_root(tmp_path):
     assert "--proxy-server=127.0.0.1:9" in cmd and "--disable-background-networking" in cmd
     assert "--no-sandbox" in chromium_command("chromium", tmp_path / "r.html", tmp_path / "r.pdf", "/tmp/p",
                                               sandbox=False)
+
+
+def test_pdf_keeps_the_sandbox_when_not_root_and_drops_it_only_if_it_cannot_start(tmp_path, monkeypatch):
+    calls = []
+
+    def fake_run(cmd, **kw):
+        calls.append(cmd)
+        if "--no-sandbox" not in cmd:
+            return subprocess.CompletedProcess(cmd, 1, "", "FATAL: No usable sandbox!")
+        Path(next(c for c in cmd if c.startswith("--print-to-pdf=")).split("=", 1)[1]).write_bytes(b"%PDF-1.4")
+        return subprocess.CompletedProcess(cmd, 0, "", "")
+
+    monkeypatch.setattr(subprocess, "run", fake_run)
+    monkeypatch.setattr(os, "geteuid", lambda: 1000)
+    batch.to_pdf(tmp_path / "r.html", tmp_path / "r.pdf", "chromium")
+    assert ["--no-sandbox" in c for c in calls] == [False, True]
+    calls.clear()
+    monkeypatch.setattr(os, "geteuid", lambda: 0)
+    batch.to_pdf(tmp_path / "r.html", tmp_path / "r2.pdf", "chromium")
+    assert ["--no-sandbox" in c for c in calls] == [True]
 
 
 def test_a_page_printed_to_pdf_runs_no_script_and_fetches_nothing(tmp_path):
