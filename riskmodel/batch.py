@@ -519,8 +519,8 @@ def run_batch(quarter: str, registers: Path, outputs: Path, practices: list[str]
     One run at a time per quarter (:func:`quarter_lock`; :class:`BatchLocked` otherwise). Reports
     are made in a hidden staging folder and swapped into place together at the end; a practice
     that failed or has no register loses its earlier report (its old numbers are never shown
-    again as this quarter's); the old manifest and review are removed before the swap, and the
-    manifest — a row per practice folder, ok, failed or missing with the reason — is written last,
+    again as this quarter's); the old manifest is removed at the start, the old review before the
+    swap, and the manifest — a row per practice folder, ok, failed or missing with the reason — is written last,
     atomically. ``OSError`` (a full disk, a read-only folder) is reported in ``BatchRun.error``.
     """
     if not registers.is_dir():
@@ -538,6 +538,8 @@ def run_batch(quarter: str, registers: Path, outputs: Path, practices: list[str]
         out_root.mkdir(parents=True, exist_ok=True)
         with quarter_lock(out_root):
             run.cleaned = clean_stale(out_root)
+            # from now until this run's manifest is written last, none claims a complete run
+            (out_root / "manifest.csv").unlink(missing_ok=True)
             stage = Path(tempfile.mkdtemp(prefix=f"{TEMP_PREFIX}run-", dir=out_root))
             try:
                 _run_in(run, stage, quarter, all_dirs, dirs, trials=trials, seed=seed, previous=previous,
@@ -582,10 +584,10 @@ def _run_in(run: BatchRun, stage: Path, quarter: str, all_dirs: list[Path], dirs
                                 "any more; its earlier report there is not included", run="earlier run"))
     run.outcomes = rows
 
-    # swap into place: first remove what would claim this run's success
+    # swap into place: first remove the review of the earlier results
     trash = stage / "trash"
     trash.mkdir()
-    for f in ("manifest.csv",) + REVIEW_FILES:
+    for f in REVIEW_FILES:
         _move_aside(out_root / f, trash)
     failed_dir = out_root / "_failed"
     for name, o in this_run.items():
