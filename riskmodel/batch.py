@@ -462,7 +462,11 @@ def _earlier(folder: Path, name: str, register: Path | None, reason: str) -> Out
         r = json.loads((folder / "results.json").read_text(encoding="utf-8"))
     except (OSError, ValueError):
         return Outcome(name, "missing", 0.0, str(register or ""), "", f"{reason} and it has no earlier report")
-    if register is None or register_hash(register) != r.get("register_sha256"):
+    try:
+        sha = register_hash(register) if register is not None else None
+    except OSError:
+        sha = None
+    if sha is None or sha != r.get("register_sha256"):
         return Outcome(name, "missing", 0.0, str(register or ""), "",
                        f"{reason}; its earlier report is of a register that has changed or gone since, so it is "
                        "not included")

@@ -38,6 +38,7 @@ EVIL = "<script>alert(1)</script> <img src=x onerror=alert(1)> $x$ \\ {{ \"q\" '
 EVIL_FOLDER = "=HYPERLINK(1) <img src=x onerror=alert(1)> $x$ \\ {{ \"q\" <script>alert(1)"
 #: More folder names a spreadsheet would read as formulas.
 FORMULA_FOLDERS = ("@SUM(1+1)", "+1+1", "-1+1", "\tcmd")
+BROKEN_FOLDER = "+<img src=x onerror=alert(2)> $y$ broken"
 
 
 def _rewrite_csv(path: Path, fn) -> None:
@@ -131,6 +132,11 @@ def hostile(tmp_path_factory):
     for name in FORMULA_FOLDERS:
         shutil.copytree(REGISTERS / "riverside-rural", regs / name)
     shutil.copytree(REGISTERS / "riverside-rural", regs / "manifest.csv")   # a name the batch keeps for itself
+    # a practice that fails, with hostile text in its folder name and in the value its error quotes
+    broken = regs / BROKEN_FOLDER
+    shutil.copytree(REGISTERS / "riverside-rural", broken)
+    _rewrite_csv(broken / "2026Q3.csv", lambda r: r.update(category=EVIL) if r["risk_id"] == "R01" else None)
+    shutil.copy(broken / "2026Q3.csv", broken / "2026Q4.csv")
     out = root / "outputs"
     base = ["report", "--registers", str(regs), "--outputs", str(out), "--trials", "400", "--seed", "3"]
     first = CliRunner().invoke(main, base + ["--quarter", "2026Q3"])
@@ -164,6 +170,9 @@ def test_hostile_inputs_are_never_live_in_any_written_file(hostile):
         assert section in report
     review = (out / "2026Q4" / "insurance_gap_review.html").read_text(encoding="utf-8")
     assert review.count(typed) >= 4 and "rm-limits" in review and "What to raise with each practice" in review
+    # the failed practices are named in the review with their reasons, as typed
+    assert "Not in this review (2):" in review and "&lt;img src=x onerror=alert(2)&gt; $y$ broken (failed:" in review
+    assert "got &#x27;&lt;script&gt;alert(1)&lt;/script&gt;" in review or "got '&lt;script&gt;alert(1)" in review
 
 
 def test_folder_names_are_never_spreadsheet_formulas(hostile):
@@ -177,6 +186,7 @@ def test_folder_names_are_never_spreadsheet_formulas(hostile):
     for name in FORMULA_FOLDERS:
         assert rows["'" + name]["status"] == "ok" and (out / "2026Q4" / name / "report.html").is_file()
     assert rows["manifest.csv"]["status"] == "failed" and "reserved" in rows["manifest.csv"]["error"]
+    assert rows["'" + BROKEN_FOLDER]["status"] == "failed" and rows["'" + BROKEN_FOLDER]["error"].startswith("'- error")
     assert (out / "2026Q4" / "manifest.csv").is_file()
 
 
