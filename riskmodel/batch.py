@@ -524,8 +524,8 @@ def run_batch(quarter: str, registers: Path, outputs: Path, practices: list[str]
     are made in a hidden staging folder and swapped into place together at the end; a practice
     that failed or has no register loses its earlier report (its old numbers are never shown
     again as this quarter's); the old manifest is removed at the start, the old review before the
-    swap, and the manifest — a row per practice folder, ok, failed or missing with the reason — is written last,
-    atomically. ``OSError`` (a full disk, a read-only folder) is reported in ``BatchRun.error``.
+    swap, and the manifest — a row per practice folder, ok, failed or missing with the reason — is
+    written last, atomically. ``OSError`` (a full disk, a read-only folder) is reported in ``BatchRun.error``.
     """
     if not registers.is_dir():
         raise FileNotFoundError(f"no folder of practice folders at {registers}")
@@ -573,6 +573,7 @@ def _run_in(run: BatchRun, stage: Path, quarter: str, all_dirs: list[Path], dirs
         this_run[d.name] = o
         if folder is not None:
             made[d.name] = folder
+        run.outcomes = list(this_run.values())     # for the summary, should the folder fail us later
     # a row per practice folder: this run's, else (a --practice run) its earlier report if still valid
     rows = []
     for d in all_dirs:
