@@ -253,7 +253,7 @@ class Outcome:
     seed: int | None = None
     trials: int | None = None
     version: str = __version__
-    run: str = "this run"     # or "earlier run": a report kept from before (a --practice run)
+    run: str = "this run"     # "earlier run": a report kept from before; "not run" (a --practice run)
 
 
 def _reason(exc: BaseException) -> str:
@@ -461,7 +461,8 @@ def _earlier(folder: Path, name: str, register: Path | None, reason: str) -> Out
     try:
         r = json.loads((folder / "results.json").read_text(encoding="utf-8"))
     except (OSError, ValueError):
-        return Outcome(name, "missing", 0.0, str(register or ""), "", f"{reason} and it has no earlier report")
+        return Outcome(name, "missing", 0.0, str(register or ""), "", f"{reason} and it has no earlier report",
+                       run="not run")
     try:
         sha = register_hash(register) if register is not None else None
     except OSError:
@@ -469,7 +470,7 @@ def _earlier(folder: Path, name: str, register: Path | None, reason: str) -> Out
     if sha is None or sha != r.get("register_sha256"):
         return Outcome(name, "missing", 0.0, str(register or ""), "",
                        f"{reason}; its earlier report is of a register that has changed or gone since, so it is "
-                       "not included")
+                       "not included", run="not run")
     return Outcome(name, "ok", 0.0, str(r.get("register", "")), str(r.get("register_sha256", "")), "",
                    r.get("seed"), r.get("trials"), str(r.get("version", "")), run="earlier run")
 
@@ -586,7 +587,7 @@ def _run_in(run: BatchRun, stage: Path, quarter: str, all_dirs: list[Path], dirs
     for p in sorted(out_root.iterdir()):
         if p.is_dir() and not p.name.startswith((".", "_")) and p.name not in known:
             rows.append(Outcome(p.name, "missing", 0.0, "", "", "no practice folder of this name in the registers "
-                                "any more; its earlier report there is not included", run="earlier run"))
+                                "any more; its earlier report there is not included", run="not run"))
     run.outcomes = rows
 
     # swap into place: first remove the review of the earlier results

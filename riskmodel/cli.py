@@ -168,9 +168,10 @@ def report(quarter, registers_dir, outputs_dir, practices, previous, trials, see
     """Run the quarterly report notebook for every practice (papermill), the advisors' review,
     then write a manifest.
 
-    Exit status 0 when every practice and the review were written; 1 when any failed or has no
+    Exit status 0 when every practice run and the review were written; 1 when any failed or has no
     register for the quarter, another run holds the quarter's folder, or the outputs could not be
-    written (a full disk, a read-only folder); 2 for a bad option."""
+    written (a full disk, a read-only folder); 2 for a bad option. Practices left out with
+    --practice are listed (ok from an earlier run, or missing) but do not change the status."""
     import re
 
     from .batch import PDF_HELP, BatchLocked, find_chromium, run_batch
@@ -197,13 +198,13 @@ def report(quarter, registers_dir, outputs_dir, practices, previous, trials, see
         click.echo(f"removed {len(run.cleaned)} temporary file(s) left by an interrupted run in {out_root}", err=True)
     for o in run.outcomes:
         where = out_root / o.practice / "report.html" if o.status == "ok" else o.error
-        note = "  (earlier run)" if o.run != "this run" else ""
+        note = f"  ({o.run})" if o.run != "this run" else ""
         click.echo(printable(f"{o.status:>7}  {o.practice:<28} {o.duration:6.1f}s  {where}{note}"))
     review = run.review
     if review is not None:
         where = out_root / "insurance_gap_review.html" if review.status == "ok" else review.error
         click.echo(printable(f"{review.status:>7}  {review.practice:<28} {review.duration:6.1f}s  {where}"))
-    ok, bad = run.ok, [o for o in run.outcomes if o.status != "ok"]
+    ok, bad = run.ok, [o for o in run.outcomes if o.status != "ok" and o.run == "this run"]
     manifest = out_root / "manifest.csv"
     click.echo(printable(f"{len(ok)} of {len(run.outcomes)} practice reports in {out_root}"
                          + (f"; manifest: {manifest}" if not run.error else "")))
