@@ -210,7 +210,7 @@ def talking_points(r: dict) -> list[str]:
                                         if pol.get("requires_controls") else ""),
                         "sublimit": "section sublimits", "aggregate limit": "the aggregate limit",
                         "claim limit": "the any-one-claim limit", "indemnity period": "the indemnity period",
-                        "coinsurance": "the practice's coinsurance share"}.get(reason, reason)
+                        "coinsurance": "the practice's coinsurance share"}.get(reason, md_escape(reason))
                 points.append(f"{money(v)} of the {money(kept)} the practice keeps a year is due to {hint}.")
     fines = next((row for row in r.get("gap_table", []) if row["component"] == "regulatory_fine"), None)
     if fines and fines["retained"] >= 1:
