@@ -227,39 +227,56 @@ def compare_policies(register, policies, practice, contracts, trials, seed, json
 @click.option("--pdf", is_flag=True, help="also print each report to PDF with Debian's chromium, when installed")
 def report(quarter, registers_dir, outputs_dir, practices, previous, trials, seed, pdf) -> None:
     """Run the quarterly report notebook for every practice (papermill), the advisors' review,
-    then write a manifest."""
+    then write a manifest.
+
+    Exit status 0 when every practice run and the review were written; 1 when any failed or has no
+    register for the quarter, another run holds the quarter's folder, or the outputs could not be
+    written (a full disk, a read-only folder); 2 for a bad option. Practices left out with
+    --practice are listed (ok from an earlier run, or missing) but do not change the status."""
     import re
 
-    from .batch import PDF_HELP, find_chromium, run_batch, run_review
+    from .batch import PDF_HELP, BatchLocked, find_chromium, run_batch
+    from .formatting import printable
 
     _check_report_options(quarter, previous, Path(registers_dir), Path(outputs_dir))
-    if not re.fullmatch(r"\d{4}Q[1-4]", quarter):
-        click.echo(f"--quarter: got {quarter!r}; expected a year and quarter such as 2026Q4", err=True)
-        sys.exit(EXIT_INVALID)
+    for option, value in (("--quarter", quarter), ("--previous", previous)):
+        if value is not None and not re.fullmatch(r"\d{4}Q[1-4]", value):
+            click.echo(f"{option}: got {printable(repr(value))}; expected a year and quarter such as 2026Q4", err=True)
+            sys.exit(EXIT_INVALID)
     chromium = find_chromium() if pdf else None
     if pdf and chromium is None:
         click.echo(f"--pdf: no chromium found, so no PDFs this time. {PDF_HELP}.", err=True)
     try:
-        outcomes = run_batch(quarter, Path(registers_dir), Path(outputs_dir), list(practices), trials=trials,
-                             seed=seed, previous=previous, chromium=chromium)
+        run = run_batch(quarter, Path(registers_dir), Path(outputs_dir), list(practices), trials=trials,
+                        seed=seed, previous=previous, chromium=chromium)
     except FileNotFoundError as exc:
-        click.echo(str(exc), err=True)
+        click.echo(printable(str(exc)), err=True)
         sys.exit(EXIT_INVALID)
-    ok = [o for o in outcomes if o.status == "ok"]
-    bad = [o for o in outcomes if o.status != "ok"]
-    out_root = Path(outputs_dir) / quarter
-    review = run_review(quarter, out_root, chromium) if ok else None
-    for o in outcomes:
-        where = out_root / o.practice / "report.html" if o.status == "ok" else ""
-        click.echo(f"{o.status:>7}  {o.practice:<28} {o.duration:6.1f}s  {where or o.error}")
+    except BatchLocked as exc:
+        click.echo(printable(str(exc)), err=True)
+        sys.exit(1)
+    out_root = run.out_root
+    if run.cleaned:
+        click.echo(f"removed {len(run.cleaned)} temporary file(s) left by an interrupted run in {out_root}", err=True)
+    for o in run.outcomes:
+        where = out_root / o.practice / "report.html" if o.status == "ok" else o.error
+        note = f"  ({o.run})" if o.run != "this run" else ""
+        click.echo(printable(f"{o.status:>7}  {o.practice:<28} {o.duration:6.1f}s  {where}{note}"))
+    review = run.review
     if review is not None:
         where = out_root / "insurance_gap_review.html" if review.status == "ok" else review.error
-        click.echo(f"{review.status:>7}  {review.practice:<28} {review.duration:6.1f}s  {where}")
-    click.echo(f"{len(ok)} of {len(outcomes)} practice reports written to {out_root}; "
-               f"manifest: {out_root / 'manifest.csv'}")
-    if bad or (review is not None and review.status != "ok"):
+        click.echo(printable(f"{review.status:>7}  {review.practice:<28} {review.duration:6.1f}s  {where}"))
+    ok, bad = run.ok, [o for o in run.outcomes if o.status != "ok" and o.run == "this run"]
+    manifest = out_root / "manifest.csv"
+    click.echo(printable(f"{len(ok)} of {len(run.outcomes)} practice reports in {out_root}"
+                         + (f"; manifest: {manifest}" if not run.error else "")))
+    if run.error:
+        click.echo(printable(run.error), err=True)
+    if bad or (review is not None and review.status != "ok") or run.error:
         names = [o.practice for o in bad] + ([review.practice] if review is not None and review.status != "ok" else [])
-        click.echo(f"{len(names)} failed: {', '.join(names)} (error notebooks in {out_root / '_failed'})", err=True)
+        if names:
+            click.echo(printable(f"{len(names)} not reported: {', '.join(names)} (see {manifest}; error notebooks "
+                                 f"in {out_root / '_failed'})"), err=True)
         sys.exit(1)
 
 

@@ -57,11 +57,36 @@ _MD_SPECIAL = "\\`*_[]{}$#|~"
 
 def md_escape(text) -> str:
     """Text from the inputs (a practice, policy, risk or control name) made safe to put in Markdown:
-    shown literally, never as HTML, emphasis, a link or a formula (``$x$``)."""
+    shown literally, never as HTML, emphasis, a link or a formula (``$x$``), and on one line (a line
+    break or other control character in a name becomes a space: it cannot start a heading or a
+    bullet of its own in a report)."""
     import html
+    import re
 
-    s = html.escape(str(text), quote=False)
+    s = html.escape(re.sub(r"[\x00-\x1f\x7f-\x9f\u2028\u2029]+", " ", str(text)), quote=False)
     return "".join("\\" + ch if ch in _MD_SPECIAL else ch for ch in s)
+
+
+_FORMULA_START = ("=", "+", "-", "@", "\t", "\r", "\n", "\uff1d", "\uff0b", "\uff0d", "\uff20")
+
+
+def csv_cell(value):
+    """A value for a CSV the package writes, never read as a formula by a spreadsheet: text
+    starting with ``=``, ``+``, ``-``, ``@``, a tab or a line break (or their full-width forms) is
+    prefixed with ``'`` (OWASP's advice for CSV injection). Numbers are left as they are."""
+    if isinstance(value, str) and value.startswith(_FORMULA_START):
+        return "'" + value
+    return value
+
+
+def printable(text) -> str:
+    """Text from the inputs made safe to print on a terminal: control characters (escape
+    sequences that could move the cursor, retitle or clear the terminal, a carriage return that
+    hides what came before) are shown as ``\\x1b``-style escapes."""
+    import unicodedata
+
+    return "".join(ch if not unicodedata.category(ch).startswith("C") and unicodedata.category(ch) not in ("Zl", "Zp")
+                   else ch.encode("unicode_escape").decode("ascii") for ch in str(text))
 
 
 #: A figure's Monte Carlo margin is shown when its standard error is above this share of it.

@@ -292,12 +292,21 @@ class QuarterlyReport:
                      "Expected annual loss": signed_money(cur["gross"]["mean"] - prev["gross"]["mean"])})
         return pd.DataFrame(rows)
 
+    def changes_heading(self) -> str:
+        """The heading of the quarter-on-quarter section (Markdown)."""
+        return f"## Changes since {md_escape(self.summary.get('previous_quarter') or 'the previous quarter')}"
+
+    def attribution_note(self) -> str:
+        """Why the waterfall is shown as it is (Markdown; it can name a file), or ``""``."""
+        note = self.summary.get("attribution_note")
+        return f"*Note: {md_escape(note)}.*" if note else ""
+
     def appendix(self) -> str:
         s = self.summary
         return "\n".join([
             "## Method and assumptions", "",
             f"- {s['trials']:,} simulated years, seed {s['seed']}, riskmodel {__version__}.",
-            f"- Register: `{s['register']}` (SHA-256 `{s['register_sha256'][:16]}…`).",
+            f"- Register: {md_escape(s['register'])} (SHA-256 {s['register_sha256'][:16]}…).",
             "- Yearly event counts are Poisson (or Poisson with an uncertain, lognormal rate); each event's "
             "costs are lognormal fitted to the register's 90% ranges; controls and common shocks thin events "
             "and shrink costs on the same simulated years (see docs/model.md).",

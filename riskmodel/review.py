@@ -39,6 +39,44 @@ def load_quarter(quarter_dir: str | Path) -> list[dict]:
     return out
 
 
+def load_run(quarter_dir: str | Path, run_status: str | Path | None = None) -> tuple[list[dict], list[dict]]:
+    """The practices a ``report`` run reviews, and those it cannot.
+
+    ``run_status`` is the run's JSON list of manifest rows (practice, status, error): only the
+    results of practices with status ok are read — a practice that failed this time is never shown
+    with an earlier run's numbers — and every other practice comes back in the second list with its
+    status and reason, for the review to name. Without ``run_status`` (the notebook run by hand)
+    every ``results.json`` in ``quarter_dir`` is read."""
+    if run_status is None:
+        return load_quarter(quarter_dir), []
+    root = Path(quarter_dir)
+    results, others = [], []
+    for row in json.loads(Path(run_status).read_text(encoding="utf-8")):
+        if row.get("status") != "ok":
+            others.append(row)
+            continue
+        f = root / row["practice"] / "results.json"
+        try:
+            data = json.loads(f.read_text(encoding="utf-8"))
+        except (OSError, ValueError) as exc:
+            others.append({**row, "status": "failed", "error": f"its results.json could not be read ({exc})"})
+            continue
+        check_summary(data, str(f))
+        data["folder"] = row["practice"]
+        results.append(data)
+    return results, others
+
+
+def not_reviewed_text(others: list[dict]) -> str:
+    """One Markdown line naming every practice not in the review, with its status and reason."""
+    if not others:
+        return ""
+    items = "; ".join(f"{md_escape(o['practice'])} ({md_escape(o.get('status', 'failed'))}: "
+                      f"{md_escape(o.get('error') or 'no reason given')})" for o in others)
+    return (f"- **Not in this review ({len(others)}):** {items}. Their reports were not produced this "
+            "quarter: nothing in this review is about them.")
+
+
 #: Limits commonly offered to small firms (ABI: SME limits "generally £100k-£5m"; entry-level
 #: £50k policies exist; docs/sources.md). A suggested limit is the smallest of these that covers
 #: the amount, else the amount rounded up to two significant figures.
@@ -172,7 +210,7 @@ def talking_points(r: dict) -> list[str]:
                                         if pol.get("requires_controls") else ""),
                         "sublimit": "section sublimits", "aggregate limit": "the aggregate limit",
                         "claim limit": "the any-one-claim limit", "indemnity period": "the indemnity period",
-                        "coinsurance": "the practice's coinsurance share"}.get(reason, reason)
+                        "coinsurance": "the practice's coinsurance share"}.get(reason, md_escape(reason))
                 points.append(f"{money(v)} of the {money(kept)} the practice keeps a year is due to {hint}.")
     fines = next((row for row in r.get("gap_table", []) if row["component"] == "regulatory_fine"), None)
     if fines and fines["retained"] >= 1:
@@ -202,14 +240,17 @@ def chart_rows(results: list[dict]) -> list[dict]:
     return rows
 
 
-def summary_text(results: list[dict], quarter: str) -> str:
-    """The review's opening lines (Markdown)."""
+def summary_text(results: list[dict], quarter: str, not_reviewed: list[dict] = ()) -> str:
+    """The review's opening lines (Markdown), naming first every practice the run could not
+    review (``not_reviewed``, from :func:`load_run`) with its reason."""
     n = len(results)
     uninsured = [r for r in results if not _insured(r)]
     short = [r for r in results if _insured(r) and not limit_enough(r)]
     kept = sum(r["retained"]["mean"] for r in results)
-    lines = [f"# Insurance gap review, {md_escape(quarter)}", "",
-             f"- **{n} practices** reviewed; together they keep an expected **{money(kept)} a year** of their "
+    lines = [f"# Insurance gap review, {md_escape(quarter)}", ""]
+    if not_reviewed:
+        lines.append(not_reviewed_text(list(not_reviewed)))
+    lines += [f"- **{n} practice{'' if n == 1 else 's'}** reviewed; together they keep an expected **{money(kept)} a year** of their "
              "cyber losses themselves (after NHS and supplier contracts and their policies).",
              f"- **Uninsured:** {', '.join(md_escape(r['practice']['name']) for r in uninsured) or 'none'}.",
              f"- **Limit not enough for a 1-in-100 year:** "
@@ -219,4 +260,4 @@ def summary_text(results: list[dict], quarter: str) -> str:
     return "\n".join(lines)
 
 
-__all__ = ["margins_note", "chart_rows", "summary_text", "load_quarter", "overview", "formatted", "talking_points", "retained_by_reason", "round_up"]
+__all__ = ["load_run", "not_reviewed_text", "margins_note", "chart_rows", "summary_text", "load_quarter", "overview", "formatted", "talking_points", "retained_by_reason", "round_up"]

@@ -1,7 +1,8 @@
-"""Plain-text summaries for the terminal."""
+"""Plain-text summaries for the terminal (text from the inputs shown with control characters
+escaped: :func:`riskmodel.formatting.printable`)."""
 from __future__ import annotations
 
-from .formatting import chance, money, money_with_margin, percent
+from .formatting import chance, money, money_with_margin, percent, printable
 
 
 def _table(rows: list[list[str]], header: list[str], left: int = 1) -> str:
@@ -16,7 +17,7 @@ def _table(rows: list[list[str]], header: list[str], left: int = 1) -> str:
 def summary_text(s: dict) -> str:
     """A readable summary of :meth:`SimulationResult.summary` output."""
     g = s["gross"]
-    out = [f"{s['practice']['name']}  ({s['register']})",
+    out = [f"{printable(s['practice']['name'])}  ({printable(s['register'])})",
            f"{s['trials']:,} simulated years, seed {s['seed']}"
            + ("  [illustrative example]" if s["practice"].get("illustrative") else ""), ""]
     out.append(f"Expected annual loss      {money(g['mean'])}  (Monte Carlo error ± {money(1.96 * g['mean_se'])})")
@@ -32,10 +33,10 @@ def summary_text(s: dict) -> str:
             out.append(f"  {label:<26}{money(s[p]['mean']):>12} {money(s[p]['p99']):>12}")
         pol = s.get("policy") or {}
         if pol and pol.get("insured", True):
-            out.append(f"Policy: {pol['name']}, aggregate limit {money(pol['aggregate_limit'])}, "
+            out.append(f"Policy: {printable(pol['name'])}, aggregate limit {money(pol['aggregate_limit'])}, "
                        f"excess {money(pol['excess'])}")
         elif pol:
-            out.append(f"Policy: {pol['name']}: uninsured (no cyber policy in force)")
+            out.append(f"Policy: {printable(pol['name'])}: uninsured (no cyber policy in force)")
             if s.get("prob_aggregate_exhausted") is not None:
                 out.append(f"Chance the aggregate limit runs out in a year: {percent(s['prob_aggregate_exhausted'])}")
             if s.get("limit_for_1_in_100") is not None:
@@ -46,7 +47,7 @@ def summary_text(s: dict) -> str:
     def if_event(r, key):
         return money(r[key]) if r.get("prob_event", 0) > 0 else "—"
 
-    rows = [[r["risk_id"], r["title"][:40], chance(r.get("prob_event"), s["trials"]), money(r["mean"]),
+    rows = [[printable(r["risk_id"]), printable(r["title"])[:40], chance(r.get("prob_event"), s["trials"]), money(r["mean"]),
              if_event(r, "cost_if_event_p50"), if_event(r, "cost_if_event_p90")]
             + ([money(r["retained_mean"])] if "retained_mean" in r else []) for r in s["by_risk"]]
     header = (["risk", "title", "chance a year", "expected", "year it happens", "1 in 10 such"]

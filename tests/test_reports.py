@@ -64,7 +64,9 @@ def test_advisors_review_covers_the_practices_that_reported(batch):
     _, out = batch
     html = (out / "insurance_gap_review.html").read_text()
     assert "Meadowbank Medical Centre" in html and "Riverside Rural Surgery" in html
-    assert "broken-practice" not in html
+    # the failed practice is named, with its reason, and has no numbers in the review
+    assert "Not in this review (1):</strong> broken-practice (failed:" in html and "meteor-strike" in html
+    assert "broken-practice" not in html.split("Side by side")[1]
     assert "No cyber policy" in html                   # riverside is the uninsured example
     assert "review.load_quarter" not in html and "Traceback" not in html and "cdnjs" not in html
     assert (out / "insurance_gap_review.ipynb").is_file()
@@ -253,6 +255,8 @@ def test_input_text_is_escaped_in_charts_tables_and_markdown():
     assert "$x$ &lt;b&gt;bold&lt;/b&gt; &amp; co" in html
     md = md_escape(TRICKY)
     assert "<b>" not in md and "\\$x\\$" in md
+    # a line break in a name cannot start a heading or a bullet of its own
+    assert md_escape("Surgery\n\n# Fake\r\n- point") == "Surgery \\# Fake - point"
 
 
 # ---- per-risk figures and Monte Carlo margins ----------------------------------------------------
