@@ -174,8 +174,10 @@ def test_a_lowercase_quarter_is_read_as_the_uppercase_one(tmp_path, monkeypatch)
     seen = {}
 
     def fake_batch(quarter, registers, outputs, practices, **kw):
+        from types import SimpleNamespace
+
         seen.update(quarter=quarter, previous=kw["previous"])
-        return []
+        return SimpleNamespace(out_root=outputs / quarter, cleaned=[], outcomes=[], review=None, ok=[], error=None)
 
     monkeypatch.setattr(batch, "run_batch", fake_batch)
     (tmp_path / "outputs" / "2026Q3").mkdir(parents=True)
