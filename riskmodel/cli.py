@@ -49,9 +49,11 @@ def _fail(exc: InputError) -> None:
     sys.exit(EXIT_INVALID)
 
 
-def _warn(register) -> None:
-    for w in register.warnings:
-        click.echo(str(w), err=True)
+def _warn(*inputs) -> None:
+    """Print the warnings of a register, policy or contracts (each may be None)."""
+    for item in inputs:
+        for w in getattr(item, "warnings", ()) or ():
+            click.echo(str(w), err=True)
 
 
 def _beside(register_path: str, name: str) -> Path | None:
@@ -166,8 +168,11 @@ def simulate_cmd(register, practice, trials, seed, json_out, policy, contracts, 
         con = load_contracts(contracts_path) if (pol is not None or contracts_path) else None
     except InputError as exc:
         _fail(exc)
-    _warn(reg)
-    result = simulate(reg, trials, seed, policy=pol, contracts=con, threads=threads, show_progress=progress)
+    _warn(reg, pol, con)
+    try:
+        result = simulate(reg, trials, seed, policy=pol, contracts=con, threads=threads, show_progress=progress)
+    except InputError as exc:          # e.g. more work than memory allows at these trials
+        _fail(exc)
     summary = result.summary(tuple(threshold) or DEFAULT_THRESHOLDS)
     if json_out:
         _json_dump(summary, json_out)
@@ -195,8 +200,11 @@ def compare_policies(register, policies, practice, contracts, trials, seed, json
         con = load_contracts(contracts or _beside(register, "contracts.toml"))
     except InputError as exc:
         _fail(exc)
-    _warn(reg)
-    model = ScenarioModel(reg, trials, seed)
+    _warn(reg, *pols, con)
+    try:
+        model = ScenarioModel(reg, trials, seed)
+    except InputError as exc:
+        _fail(exc)
     rows = compare(model, pols, con)
     if json_out:
         _json_dump({"trials": trials, "seed": seed, "register": register, "policies": rows}, json_out)

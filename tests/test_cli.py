@@ -241,3 +241,13 @@ def _free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         return s.getsockname()[1]
+
+
+def test_more_simulated_years_than_memory_allows_is_one_clear_error(make_register):
+    """compare-policies keeps every simulated event: too many trials for a busy register is a
+    located error with the number of years that fit, not a MemoryError."""
+    path = make_register([risk(f"R{i}", events_per_year=10) for i in range(4)])
+    res = run("compare-policies", path, "registers/meadowbank-average/policy.toml", "--trials", 5_000_000)
+    assert res.exit_code == 2, res.output
+    assert "simulated years" in res.output and "use fewer trials" in res.output
+    assert "Traceback" not in res.output
