@@ -193,6 +193,17 @@ def capped_lognormal_mean(mu: float, sigma: float, cap: float) -> float:
     return below + cap * (1.0 - phi(z))
 
 
+def kept_memory_budget() -> float:
+    """Bytes the events of a scenario model may take: half of this machine's memory, and never
+    less than :data:`MEMORY_BUDGET` (what any register accepted by validation needs at the
+    default trials). More trials than fit are refused with a message, not a MemoryError."""
+    try:
+        total = os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES")
+    except (ValueError, OSError, AttributeError):
+        total = 0
+    return max(MEMORY_BUDGET, 0.5 * float(total))
+
+
 def kept_bytes_per_chunk(plan: Plan) -> float:
     """Bytes one chunk of trials holds when its events are kept (a scenario model): the potential
     events with their draws, a realised control scenario and its contract split. Measured on
@@ -486,10 +497,11 @@ def draw_all(register: Register, trials: int, seed: int, *, aux: bool = True,
     plan = Plan.from_register(register)
     parts = list(chunks(trials))
     per_chunk = kept_bytes_per_chunk(plan)
-    if per_chunk * len(parts) > MEMORY_BUDGET:
+    budget = kept_memory_budget()
+    if per_chunk * len(parts) > budget:
         from .errors import InputError, Problem
 
-        fit = max(1, int(MEMORY_BUDGET // per_chunk)) * CHUNK
+        fit = max(1, int(budget // per_chunk)) * CHUNK
         raise InputError([Problem(register.path, None, None, f"{trials:,} simulated years",
                                   f"at most about {fit:,} simulated years for this register when every "
                                   f"simulated event is kept in memory (policy comparisons, the dashboard): "

@@ -243,9 +243,12 @@ def _free_port() -> int:
         return s.getsockname()[1]
 
 
-def test_more_simulated_years_than_memory_allows_is_one_clear_error(make_register):
+def test_more_simulated_years_than_memory_allows_is_one_clear_error(make_register, monkeypatch):
     """compare-policies keeps every simulated event: too many trials for a busy register is a
     located error with the number of years that fit, not a MemoryError."""
+    from riskmodel import simulation
+
+    monkeypatch.setattr(simulation, "kept_memory_budget", lambda: simulation.MEMORY_BUDGET)   # a 2 GiB machine
     path = make_register([risk(f"R{i}", events_per_year=10) for i in range(4)])
     res = run("compare-policies", path, "registers/meadowbank-average/policy.toml", "--trials", 5_000_000)
     assert res.exit_code == 2, res.output
