@@ -94,6 +94,7 @@ class QuarterlyReport:
             prev = json.loads(Path(previous_results).read_text())
         report = cls(quarter, reg, pol, model, result, summary, prev)
         summary["controls_ranking"] = report.controls_ranking().to_dict(orient="records")
+        report._plan(path)
         if prev is not None:
             summary["previous_quarter"] = prev.get("quarter")
             summary["attribution"], summary["attribution_note"] = report._attribution(path, con, trials, seed)
@@ -113,6 +114,21 @@ class QuarterlyReport:
             note = (f"the previous quarter was reported with {self.previous.get('trials'):,} trials and seed "
                     f"{self.previous.get('seed')}; both quarters are re-simulated here with {trials:,} and {seed}")
         return [s.to_dict() for s in steps], note
+
+    def _plan(self, path: Path) -> None:
+        """The standards the controls serve, what to do next and the budget plan (JSON
+        ``standards``, ``actions``, ``budget_plan``; :mod:`riskmodel.standards`,
+        :mod:`riskmodel.actions`), all on this report's simulated years."""
+        from .actions import build_actions, build_budget_plan
+        from .standards import load_standards, standards_status
+
+        s, reg, pol = self.summary, self.register, self.policy
+        if pol is not None and s.get("policy") is not None:
+            s["policy"]["warranty_denial_probability"] = pol.warranty_denial_probability
+        s["standards"] = standards_status(load_standards(path, set(reg.controls)), reg.control_status)
+        contracts = self.result.contracts
+        s["actions"] = build_actions(s, reg, pol, self.model, contracts)
+        s["budget_plan"] = build_budget_plan(reg, pol, self.model, contracts)
 
     # ---- numbers -------------------------------------------------------------------------
     def controls_ranking(self) -> pd.DataFrame:
@@ -180,6 +196,101 @@ class QuarterlyReport:
                          f"{'up' if d > 0 else 'down'} {money(abs(d))}; the practice's expected share "
                          f"{'up' if dr > 0 else 'down'} {money(abs(dr))}.")
         return "\n".join(lines)
+
+    # ---- what this means and what to do next ------------------------------------------------
+    def meaning(self) -> str:
+        """"What this means for us": three or four plain sentences for the partners (Markdown)."""
+        from .actions import insured, limit_enough
+        from .standards import STANDARDS
+
+        s = self.summary
+        r = s.get("retained", s["gross"])
+        lines = ["## What this means for us", ""]
+        text = [f"In an average year cyber incidents would cost us about {money(s['gross']['mean'])}, of which we "
+                f"would pay about {money(r['mean'])} ourselves."]
+        if "retained" in s and not insured(s):
+            text.append(f"We have no cyber insurance, so in a very bad year (1 in 100) we would pay "
+                        f"{money(r['p99'])} or more ourselves, and the partners' liability is unlimited.")
+        elif "retained" in s:
+            enough = limit_enough(s)
+            text.append(f"In a very bad year (1 in 100) we would pay {money(r['p99'])} or more ourselves; our policy's "
+                        f"limit {'would' if enough else 'would not'} be enough for such a year.")
+        acts = s.get("actions") or []
+        compliance = [a for a in acts if a["kind"] == "compliance"]
+        priced = [a for a in acts if a["kind"] != "compliance" and a.get("retained_saving")]
+        if compliance:
+            text.append("First, a legal duty: " + md_escape(compliance[0]["what"][0].lower() + compliance[0]["what"][1:]))
+        if priced:
+            best = priced[0]        # the actions are ranked best first
+            what = md_escape(best["what"][0].lower() + best["what"][1:])
+            cost = best.get("annual_cost")
+            if cost and best["retained_saving"] < cost:
+                text.append(f"No step on the list pays for itself in what we pay ourselves; the best value is to "
+                            f"{what.rstrip('.')}, which costs {money(cost)} a year and saves us about "
+                            f"{money(best['retained_saving'])} (it also lowers losses others pay and helps meet the "
+                            "standards below)")
+            else:
+                text.append(f"The best value next step saves us about {money(best['retained_saving'])} a year"
+                            + (f" for {money(cost)}" if cost else "") + f": {what}")
+        elif not compliance:
+            text.append("No planned control or policy change would lower what we pay ourselves.")
+        std = s.get("standards") or {}
+        parts = [f"{sum(1 for q in std[k] if q['status'] == 'in_place')} of the {len(std[k])} "
+                 f"{'Cyber Essentials technical controls' if k == 'cyber_essentials' else 'National Data Guardian standards'}"
+                 for k in STANDARDS if std.get(k)]
+        if parts:
+            text.append("Our controls in place cover " + " and ".join(parts) + ".")
+        return "\n".join(lines) + "\n" + " ".join(t if t.endswith(".") else t + "." for t in text[:4])
+
+    def actions_table(self) -> pd.DataFrame:
+        """The ranked "What to do next": each action, its yearly cost and what it saves the practice."""
+        rows = []
+        for i, a in enumerate(self.summary.get("actions") or [], 1):
+            cost = a.get("annual_cost")
+            rows.append({"": str(i), "What to do": a["what"],
+                         "Yearly cost": ("none" if a["kind"] == "compliance" else
+                                         "ask for a quote" if cost is None else money(cost)),
+                         "Saves the practice a year": ("—" if a.get("retained_saving") is None
+                                                       else money(a["retained_saving"])),
+                         "Per £1 spent": ("—" if a.get("saving_per_pound") is None
+                                          else f"£{a['saving_per_pound']:,.2f}")})
+        return pd.DataFrame(rows)
+
+    def budget_table(self) -> pd.DataFrame:
+        """The best set of planned controls for each yearly budget."""
+        labels = {n: c.label for n, c in self.register.controls.items()}
+        rows = [{"Yearly budget": money(b["budget"]),
+                 "Put in place": "; ".join(labels.get(c, c) for c in b["controls"]) or "nothing worth it",
+                 "Yearly cost": money(b["annual_cost"]), "Saves the practice a year": money(b["retained_saving"])}
+                for b in self.summary.get("budget_plan") or []]
+        return pd.DataFrame(rows)
+
+    BUDGET_NOTE = ("*Each set of controls is priced on the same simulated years as a whole, not by adding single "
+                   "savings: controls that stop the same incidents save less together than apart. Savings are what "
+                   "the practice pays itself, after contracts and insurance.*")
+
+    def standards_text(self) -> str:
+        """Which Cyber Essentials controls and National Data Guardian standards are covered (Markdown)."""
+        from .standards import standards_text
+
+        return standards_text(self.summary.get("standards") or {},
+                              {n: c.label for n, c in self.register.controls.items()})
+
+    def standards_table(self) -> pd.DataFrame:
+        """One row per requirement: covered, only planned or not covered, and by which controls."""
+        from .standards import STANDARDS, STATUS_WORDS
+
+        labels = {n: c.label for n, c in self.register.controls.items()}
+        return pd.DataFrame([{"Standard": STANDARDS[k], "Requirement": q["name"], "Status": STATUS_WORDS[q["status"]],
+                              "Served by": "; ".join(labels.get(c, c) for c in q["controls"]) or "—"}
+                             for k, reqs in (self.summary.get("standards") or {}).items() for q in reqs])
+
+    @staticmethod
+    def glossary() -> str:
+        """The few insurance words the report keeps, explained (Markdown)."""
+        from .actions import GLOSSARY
+
+        return "\n".join(["### Words used", ""] + [f"- **{w}**: {d}" for w, d in GLOSSARY])
 
     #: The headline figures: (key in results, what a partner reads).
     HEADLINE_FIGURES = (("mean", "Expected per year"), ("p95", "1-in-20 year"), ("p99", "1-in-100 year"),

@@ -77,43 +77,9 @@ def not_reviewed_text(others: list[dict]) -> str:
             "quarter: nothing in this review is about them.")
 
 
-#: Limits commonly offered to small firms (ABI: SME limits "generally £100k-£5m"; entry-level
-#: £50k policies exist; docs/sources.md). A suggested limit is the smallest of these that covers
-#: the amount, else the amount rounded up to two significant figures.
-STANDARD_LIMITS = (50_000, 100_000, 250_000, 500_000, 1_000_000, 2_000_000, 5_000_000)
-
-
-def round_up(x: float) -> float:
-    """A limit to suggest for an amount ``x`` (see :data:`STANDARD_LIMITS`)."""
-    if x <= 0:
-        return 0.0
-    for limit in STANDARD_LIMITS:
-        if x <= limit:
-            return float(limit)
-    step = 10 ** max(0, math.floor(math.log10(x)) - 1)
-    return float(math.ceil(x / step) * step)
-
-
-def _limit(pol: dict) -> float:
-    """A results.json policy's aggregate limit in pounds (``math.inf`` for "unlimited")."""
-    limit = pol.get("aggregate_limit", 0.0)
-    return math.inf if limit == "unlimited" else float(limit or 0.0)
-
-
-def _insured(r: dict) -> bool:
-    pol = r.get("policy")
-    if not pol:
-        return False
-    return bool(pol["insured"]) if "insured" in pol else _limit(pol) > 0
-
-
-def limit_enough(r: dict) -> bool:
-    """Whether an insured practice's aggregate limit meets a 1-in-100 year: the insured loss of such
-    a year is within it *and* the limit runs out in fewer than 1 year in 100 (a 1-in-100 insured
-    loss exactly at the limit, e.g. capped by an equal any-one-claim limit, is not enough when the
-    limit runs out more often than that)."""
-    need, limit = r.get("limit_for_1_in_100"), _limit(r["policy"])
-    return (need is None or need <= limit) and (r.get("prob_aggregate_exhausted") or 0.0) < EXHAUSTION_TO_RAISE
+# The limit helpers live with the insurance advice (one place for report and review).
+from .actions import (STANDARD_LIMITS, insurance_advice, insured as _insured, limit_enough,  # noqa: E402,F401
+                      policy_limit as _limit, round_up)
 
 
 def overview(results: list[dict]) -> pd.DataFrame:
@@ -181,17 +147,13 @@ def retained_by_reason(r: dict) -> dict[str, float]:
 def talking_points(r: dict) -> list[str]:
     """What an advisor should raise with the practice, most important first."""
     points = []
-    kept, kept99 = r["retained"]["mean"], r["retained"]["p99"]
+    kept = r["retained"]["mean"]
     pol = r.get("policy") or {}
-    if not _insured(r):
-        points.append(f"**No cyber policy.** The partners keep {money(kept)} a year on average and "
-                      f"{money(kept99)} in a 1-in-100 year, with unlimited liability. A quote for a limit of "
-                      f"about {money(round_up(kept99))} would cover a 1-in-100 year.")
-    else:
-        need, limit = r.get("limit_for_1_in_100"), _limit(pol)
-        if need is not None and need > limit:
-            points.append(f"**Limit too low for a bad year.** A 1-in-100 year insured loss is {money(need)} "
-                          f"against a limit of {money(limit)}: consider about {money(round_up(need))}.")
+    # the insurance advice is the report's own (riskmodel.actions.insurance_advice), written once
+    advice = insurance_advice(r)
+    points += [f"**{a['title']}** {md_escape(a['what'])}" for a in advice if a["topic"] in ("uninsured", "limit")]
+    if _insured(r):
+        limit = _limit(pol)
         p = r.get("prob_aggregate_exhausted") or 0.0
         if p >= EXHAUSTION_TO_RAISE:
             points.append(f"The {money(limit)} limit runs out in {percent(p)} of years.")
@@ -212,6 +174,14 @@ def talking_points(r: dict) -> list[str]:
                         "claim limit": "the any-one-claim limit", "indemnity period": "the indemnity period",
                         "coinsurance": "the practice's coinsurance share"}.get(reason, md_escape(reason))
                 points.append(f"{money(v)} of the {money(kept)} the practice keeps a year is due to {hint}.")
+    points += [f"**{a['title']}** {md_escape(a['what'])}" for a in advice if a["topic"] == "warranty"]
+    ico = r.get("ico_72h") or {}
+    compliance = [a for a in r.get("actions") or [] if a.get("kind") == "compliance"]
+    if compliance:
+        points.insert(0, f"**Breach reporting.** {md_escape(compliance[0]['what'])}")
+    elif (ico.get("open") or 0) > 0 or (ico.get("late") or 0) > 0:
+        points.insert(0, f"**Breach reporting.** {int(ico.get('open') or 0)} open and {int(ico.get('late') or 0)} "
+                         "late reports to the ICO: the law requires a report within 72 hours.")
     fines = next((row for row in r.get("gap_table", []) if row["component"] == "regulatory_fine"), None)
     if fines and fines["retained"] >= 1:
         points.append(f"Regulatory fines ({money(fines['retained'])} a year expected) are generally not insurable "
@@ -226,6 +196,27 @@ def talking_points(r: dict) -> list[str]:
     if not points:
         points.append("Nothing to raise: the policy covers a 1-in-100 year and no term leaves much with the practice.")
     return points
+
+
+def standards_overview(results: list[dict]) -> pd.DataFrame:
+    """The standards across practices, compactly: per practice, how many Cyber Essentials controls
+    and National Data Guardian standards its controls in place cover, and which are not covered."""
+    from .standards import STANDARDS
+
+    rows = []
+    for r in results:
+        std = r.get("standards") or {}
+        row = {"Practice": r["practice"]["name"]}
+        for key, title in STANDARDS.items():
+            reqs = std.get(key) or []
+            short = "Cyber Essentials" if key == "cyber_essentials" else "NDG standards"
+            row[f"{short} covered"] = (f"{sum(q['status'] == 'in_place' for q in reqs)} of {len(reqs)}"
+                                       if reqs else "—")
+            row[f"{short} not covered"] = "; ".join(
+                q["name"] + (" (planned)" if q["status"] == "planned" else "")
+                for q in reqs if q["status"] != "in_place") or ("none" if reqs else "—")
+        rows.append(row)
+    return pd.DataFrame(rows)
 
 
 def chart_rows(results: list[dict]) -> list[dict]:
@@ -260,4 +251,4 @@ def summary_text(results: list[dict], quarter: str, not_reviewed: list[dict] = (
     return "\n".join(lines)
 
 
-__all__ = ["load_run", "not_reviewed_text", "margins_note", "chart_rows", "summary_text", "load_quarter", "overview", "formatted", "talking_points", "retained_by_reason", "round_up"]
+__all__ = ["standards_overview", "limit_enough", "load_run", "not_reviewed_text", "margins_note", "chart_rows", "summary_text", "load_quarter", "overview", "formatted", "talking_points", "retained_by_reason", "round_up"]
