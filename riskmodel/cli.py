@@ -156,8 +156,10 @@ def validate(register: str, practice: str | None) -> None:
 @click.option("--threshold", type=float, multiple=True, help="report P(annual loss > X); repeatable")
 @click.option("--threads", type=click.IntRange(min=1), default=None, help="worker threads (default 2)")
 @click.option("--progress/--no-progress", default=None, help="progress bar (default: on a terminal)")
+@click.option("--set-control", "set_control", multiple=True, metavar="NAME=in_place|planned",
+              help="simulate as if a control of the register were in place or planned; repeatable")
 def simulate_cmd(register, practice, trials, seed, json_out, policy, contracts, no_policy, threshold,
-                 threads, progress) -> None:
+                 threads, progress, set_control=()) -> None:
     """Simulate a register's annual losses; with a policy, who pays them."""
     _check_json_target(json_out)
     try:
@@ -169,6 +171,7 @@ def simulate_cmd(register, practice, trials, seed, json_out, policy, contracts, 
     except InputError as exc:
         _fail(exc)
     _warn(reg, pol, con)
+    reg = _set_controls(reg, set_control)
     try:
         result = simulate(reg, trials, seed, policy=pol, contracts=con, threads=threads, show_progress=progress)
     except InputError as exc:          # e.g. more work than memory allows at these trials
@@ -179,6 +182,24 @@ def simulate_cmd(register, practice, trials, seed, json_out, policy, contracts, 
         if json_out == "-":
             return
     click.echo(summary_text(summary))
+
+
+_CONTROL_STATUS = {"in_place": True, "planned": False}
+
+
+def _set_controls(reg, settings):
+    """The register with ``--set-control NAME=in_place|planned`` applied; one line on a bad one."""
+    changes = {}
+    for item in settings:
+        name, sep, value = item.partition("=")
+        name, value = name.strip(), value.strip().lower().replace(" ", "_").replace("-", "_")
+        if not sep or value not in _CONTROL_STATUS:
+            _fail_line(f"--set-control: got {item!r}; expected NAME=in_place or NAME=planned")
+        if name not in reg.control_status:
+            known = ", ".join(sorted(reg.control_status)) or "none"
+            _fail_line(f"--set-control: {name!r} is not a control of this register (its controls: {known})")
+        changes[name] = _CONTROL_STATUS[value]
+    return reg.with_control_status(**changes) if changes else reg
 
 
 @main.command(name="compare-policies")
