@@ -127,9 +127,18 @@ def insurance_advice(r: dict, labels: dict[str, str] | None = None) -> list[dict
     if need is not None and need > limit:
         suggested = round_up(need)
         out.append({"topic": "limit", "title": "Limit too low for a bad year.", "limit": suggested, "control": None,
-                    "action": f"Raise the policy limit to about {money(suggested)}.",
+                    "at_limit": False, "action": "Raise the policy limit.",
                     "what": f"A 1-in-100 year insured loss is {money(need)} against a limit of {money(limit)}: "
                             f"consider about {money(suggested)}."})
+    elif limit < math.inf and not limit_enough(r):
+        # the 1-in-100 year insured loss reaches the limit (often capped by an equal claim limit) and
+        # the limit runs out in at least 1 year in 100: the next usual limit up
+        suggested = next((float(x) for x in STANDARD_LIMITS if x > limit), round_up(2 * limit))
+        p = r.get("prob_aggregate_exhausted") or 0.0
+        out.append({"topic": "limit", "title": "Limit not enough for a bad year.", "limit": suggested,
+                    "control": None, "at_limit": True, "action": "Raise the policy limit.",
+                    "what": f"The {money(limit)} limit runs out in {percent(p)} of years, so it does not cover a "
+                            f"1-in-100 year: consider about {money(suggested)}."})
     statuses = r.get("controls")
     if statuses is not None:
         p = float(pol.get("warranty_denial_probability", 1.0))

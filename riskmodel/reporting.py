@@ -225,7 +225,7 @@ class QuarterlyReport:
             what = md_escape(best["what"][0].lower() + best["what"][1:])
             cost = best.get("annual_cost")
             if cost and best["retained_saving"] < cost:
-                text.append(f"No step on the list pays for itself in what we pay ourselves; the best value is to "
+                text.append(f"No planned step pays for itself in what we pay ourselves; the best value is to "
                             f"{what.rstrip('.')}, which costs {money(cost)} a year and saves us about "
                             f"{money(best['retained_saving'])} (it also lowers losses others pay and helps meet the "
                             "standards below)")

@@ -155,7 +155,7 @@ def talking_points(r: dict) -> list[str]:
     if _insured(r):
         limit = _limit(pol)
         p = r.get("prob_aggregate_exhausted") or 0.0
-        if p >= EXHAUSTION_TO_RAISE:
+        if p >= EXHAUSTION_TO_RAISE and not any(a.get("at_limit") for a in advice):
             points.append(f"The {money(limit)} limit runs out in {percent(p)} of years.")
         for comp, q in sorted((r.get("prob_sublimit_exhausted") or {}).items(), key=lambda kv: -kv[1]):
             if q >= SUBLIMIT_TO_RAISE:
