@@ -308,3 +308,21 @@ def test_headline_figures_carry_their_margin_and_say_how_to_halve_it():
                      "retained": _stats(5, 0)}, insured=False)
     assert "halve" not in quiet.margins_note() and list(quiet.headline_table()[""]) == ["All losses",
                                                                                         "Kept by the practice"]
+
+
+def test_report_opens_with_what_it_means_and_what_to_do_next(batch):
+    _, out = batch
+    for name in ("meadowbank-average", "riverside-rural"):
+        html = (out / name / "report.html").read_text()
+        assert "What this means for us" in html and "What to do next" in html
+        assert html.index("What to do next") < html.index("How bad could a year be")
+        assert html.index("Expected annual loss: £") < html.index("What this means for us")
+        assert "The best use of a yearly budget" in html and "Standards we answer to" in html
+        assert "Words used" in html and "Aggregate limit" in html
+        data = json.loads((out / name / "results.json").read_text())
+        assert data["actions"] and {"kind", "what", "control", "annual_cost", "retained_saving",
+                                    "saving_per_pound"} == set(data["actions"][0])
+        assert [b["budget"] for b in data["budget_plan"]] == [500.0, 1000.0, 2500.0, 5000.0]
+        assert len(data["standards"]["cyber_essentials"]) == 5 and len(data["standards"]["ndg"]) == 10
+    review = (out / "insurance_gap_review.html").read_text()
+    assert "Standards across practices" in review and "Cyber Essentials covered" in review

@@ -132,3 +132,53 @@ def test_unlimited_and_uninsured_policies_read_plainly():
     rows = chart_rows([unlimited, none])
     assert rows[0]["limit"] is None and rows[1]["limit"] is None
     limits_svg(rows)                                  # draws without an infinite axis
+
+
+def test_review_and_report_share_the_insurance_advice():
+    """The review's insurance points are the report's advice (riskmodel.actions.insurance_advice)."""
+    from riskmodel.actions import insurance_advice
+    from riskmodel.formatting import md_escape
+
+    for r in (results(policy=None), results(limit_for_1_in_100=130_000.0),
+              results(limit_for_1_in_100=100_000.0, prob_aggregate_exhausted=0.02),
+              results(controls={"mfa": "planned"})):
+        advice = insurance_advice(r)
+        assert advice
+        points = talking_points(r)
+        for a in advice:
+            assert f"**{a['title']}** {md_escape(a['what'])}" in points
+    at = "\n".join(talking_points(results(limit_for_1_in_100=100_000.0, prob_aggregate_exhausted=0.02)))
+    assert "Limit not enough" in at and "£250,000" in at and at.count("runs out in 2.0%") == 1
+
+
+def test_a_warranted_control_not_in_place_is_raised_in_words():
+    r = results(controls={"mfa": "planned"})
+    r["controls_ranking"].append({"control": "mfa", "label": "<b>MFA</b>", "status": "planned",
+                                  "annual_cost": 500.0, "reduction_in_retained_loss": 10.0, "saving_per_pound": 0.02})
+    text = "\n".join(talking_points(r))
+    assert "without &lt;b&gt;MFA&lt;/b&gt; the insurer may refuse every claim in a year" in text
+    assert not any("insurer may refuse" in p for p in talking_points(results(controls={"mfa": "in place"})))
+
+
+def test_an_open_breach_is_raised_first():
+    r = results(ico_72h={"open": 2, "late": 0})
+    assert talking_points(r)[0].startswith("**Breach reporting.**")
+    r["actions"] = [{"kind": "compliance", "what": "Report the open breach to the ICO now (2 …).", "control": None,
+                     "annual_cost": 0.0, "retained_saving": None, "saving_per_pound": None}]
+    assert "ICO now" in talking_points(r)[0]
+
+
+def test_standards_across_practices_compactly():
+    from riskmodel.review import standards_overview
+
+    a = results(standards={"cyber_essentials": [{"id": "firewalls", "name": "Firewalls", "status": "missing", "controls": []},
+                                                {"id": "p", "name": "Patching", "status": "in_place", "controls": ["patching"]},
+                                                {"id": "m", "name": "Malware <b>", "status": "planned",
+                                                 "controls": ["endpoint_protection"]}],
+                            "ndg": [{"id": "ndg1", "name": "Data", "status": "in_place", "controls": ["x"]}]})
+    df = standards_overview([a, results()])
+    assert list(df["Cyber Essentials covered"]) == ["1 of 3", "—"]
+    assert df["Cyber Essentials not covered"].iloc[0] == "Firewalls; Malware <b> (planned)"
+    assert df["NDG standards not covered"].iloc[0] == "none"
+    from riskmodel.reporting import table
+    assert "<b>" not in table(df).to_html()
