@@ -120,6 +120,18 @@ def _check_report_options(quarter: str, previous: str | None, registers: Path, o
                        f"(run 'riskmodel report --quarter {previous}' first, or leave out --previous)")
 
 
+def _as_of_option(ctx, param, value):
+    """``--as-of``: a date (00:00) or a date and time, written 2026-12-31 or 2026-12-31T17:00."""
+    if value is None:
+        return None
+    from .incidents import parse_when
+
+    try:
+        return parse_when(value)
+    except ValueError as exc:
+        raise click.BadParameter(f"got {value!r}; {exc}") from None
+
+
 @click.group(cls=_Guarded, context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(__version__, prog_name="riskmodel")
 def main() -> None:
@@ -156,12 +168,28 @@ def validate(register: str, practice: str | None) -> None:
 @click.option("--threshold", type=float, multiple=True, help="report P(annual loss > X); repeatable")
 @click.option("--threads", type=click.IntRange(min=1), default=None, help="worker threads (default 2)")
 @click.option("--progress/--no-progress", default=None, help="progress bar (default: on a terminal)")
+@click.option("--incidents", "incidents", type=click.Path(dir_okay=False),
+              help="the practice's incident and near-miss log (default: incidents.csv beside the register, "
+                   "or the workbook's sheet 'incidents')")
+@click.option("--no-incidents", is_flag=True, help="ignore any incident log: the register's frequencies as written")
+@click.option("--as-of", "as_of", callback=_as_of_option, metavar="DATE",
+              help="the log's end and the 72-hour clock's reading, e.g. 2026-12-31 or 2026-12-31T17:00 "
+                   "(default: the end of the register's quarter)")
 def simulate_cmd(register, practice, trials, seed, json_out, policy, contracts, no_policy, threshold,
-                 threads, progress) -> None:
+                 threads, progress, incidents, no_incidents, as_of) -> None:
     """Simulate a register's annual losses; with a policy, who pays them."""
     _check_json_target(json_out)
+    if incidents and no_incidents:
+        _fail_line("simulate: --incidents and --no-incidents cannot be used together")
+    if incidents and not Path(incidents).is_file():
+        _fail_line(f"--incidents: no file {incidents}")
+    log_warnings = ()
     try:
         reg = load_register(register, practice)
+        if not no_incidents:
+            from .evidence import with_incident_log
+
+            reg, log_warnings = with_incident_log(reg, incidents, as_of=as_of)
         policy_path = None if no_policy else (policy or find_policy(Path(register), Path(register).stem))
         pol = load_policy(policy_path, set(reg.controls)) if policy_path else None
         contracts_path = contracts or _beside(register, "contracts.toml")
@@ -169,6 +197,8 @@ def simulate_cmd(register, practice, trials, seed, json_out, policy, contracts, 
     except InputError as exc:
         _fail(exc)
     _warn(reg, pol, con)
+    for w in log_warnings:
+        click.echo(str(w), err=True)
     try:
         result = simulate(reg, trials, seed, policy=pol, contracts=con, threads=threads, show_progress=progress)
     except InputError as exc:          # e.g. more work than memory allows at these trials
