@@ -383,5 +383,6 @@ def with_incident_log(register, path=None, *, as_of: dt.datetime | None = None,
         path = find_incidents(register.path)
         if path is None:
             return register, ()
-    log = load_incidents(path, register.risk_ids, as_of=as_of, now=now)
+    log = load_incidents(path, register.risk_ids, as_of=as_of, now=now,
+                         until=as_of or register_quarter_end(register.path))
     return replace(register, evidence=build_evidence(register, log, as_of=as_of)), log.warnings

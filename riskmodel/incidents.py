@@ -104,7 +104,7 @@ def find_incidents(register: str | Path) -> Path | None:
 
 
 def load_incidents(path: str | Path, risk_ids=(), *, as_of: dt.datetime | None = None,
-                   now: dt.datetime | None = None) -> IncidentLog:
+                   now: dt.datetime | None = None, until: dt.datetime | None = None) -> IncidentLog:
     """Read and validate a log (CSV, or the sheet ``incidents`` of a workbook).
 
     Parameters
@@ -117,6 +117,10 @@ def load_incidents(path: str | Path, risk_ids=(), *, as_of: dt.datetime | None =
         ``--as-of``: a date after it (discovered, reported, patients informed) is an error.
     now : datetime, optional
         The clock (tests); a date after it is always an error.
+    until : datetime, optional
+        The end of the period the register is used for (its quarter's end): a row discovered at
+        or after it is not checked against the register's risk ids (the log is shared by every
+        quarter, and a later quarter may add risks).
 
     Raises
     ------
@@ -155,7 +159,7 @@ def load_incidents(path: str | Path, risk_ids=(), *, as_of: dt.datetime | None =
     for values, row in zip(table.rows, table.row_numbers):
         if all(is_blank(v) for v in values.values()):
             continue
-        inc = _parse_row(values, row, log, ids, limit, limit_name, seen)
+        inc = _parse_row(values, row, log, ids, limit, limit_name, seen, until)
         if inc is not None:
             out.append(inc)
     log.raise_if_errors()
@@ -173,7 +177,7 @@ def _when(log: ProblemLog, row: int, column: str, value: Any) -> dt.datetime | N
 
 
 def _parse_row(values: dict, row: int, log: ProblemLog, ids: dict[str, str], limit: dt.datetime,
-               limit_name: str, seen: dict[str, int]) -> Incident | None:
+               limit_name: str, seen: dict[str, int], until: dt.datetime | None = None) -> Incident | None:
     before = len(log.errors)
     raw_id = values.get("incident_id")
     iid = "" if is_blank(raw_id) else clean_text(str(raw_id)).strip()
@@ -195,7 +199,8 @@ def _parse_row(values: dict, row: int, log: ProblemLog, ids: dict[str, str], lim
     risk_raw, cat_raw = values.get("risk_id"), values.get("category")
     risk_id = None if is_blank(risk_raw) else clean_text(str(risk_raw)).strip()
     category = None if is_blank(cat_raw) else clean_text(str(cat_raw)).strip().lower()
-    if risk_id is not None:
+    later = until is not None and discovered is not None and discovered >= until
+    if risk_id is not None and not later:
         if risk_id not in ids:
             log.error(row, "risk_id", risk_raw, "not a risk_id of the register (ids: "
                       f"{', '.join(sorted(ids)) or 'none'}); correct it, or leave it empty and give a category")
