@@ -11,7 +11,7 @@ Documented for users in ``docs/model.md`` ("Learning from the practice's own inc
   ``T`` years are Poisson evidence: likelihood proportional to ``lambda**k exp(-lambda T)``.
 * **Posterior.** Exact: conjugate for the gamma prior (``Gamma(shape + k, b0 + T)``); on a fine
   grid in ``log lambda`` for the lognormal prior (the log-posterior is concave: the grid spans 12
-  prior standard deviations either side of its mode, with at least 25 points per posterior
+  prior standard deviations either side of its mode, with at least 100 points per posterior
   standard deviation).
 * **Weight of evidence.** The share of the posterior mean that comes from the data:
   ``(posterior_mean - prior_mean) / (k/T - prior_mean)`` clipped to [0, 1]; for the gamma prior
@@ -147,7 +147,7 @@ def lognormal_posterior(mu: float, sigma: float, k: int, T: float) -> RatePoster
             hi = mid
     mode = 0.5 * (lo + hi)
     s = 1.0 / math.sqrt(1.0 / sigma ** 2 + T * math.exp(mode))
-    n = int(min(200_001, max(4_001, math.ceil(2 * GRID_HALF_WIDTH * sigma / (s / 25.0)))))
+    n = int(min(400_001, max(20_001, math.ceil(2 * GRID_HALF_WIDTH * sigma / (s / 100.0)))))
     u = np.linspace(mode - GRID_HALF_WIDTH * sigma, mode + GRID_HALF_WIDTH * sigma, n)
     logp = -(u - mu) ** 2 / (2 * sigma ** 2) + k * (u - mode) - T * (np.exp(u) - math.exp(mode))
     dens = np.exp(logp - logp.max())
