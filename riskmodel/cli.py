@@ -209,6 +209,26 @@ def simulate_cmd(register, practice, trials, seed, json_out, policy, contracts, 
         if json_out == "-":
             return
     click.echo(summary_text(summary))
+    if summary.get("ico_72h"):
+        click.echo(_log_text(summary))
+
+
+def _log_text(summary: dict) -> str:
+    """Two lines on the incident log: what moved the frequencies, and the 72-hour clock."""
+    clock = summary["ico_72h"]
+    moved = [r for r in summary["frequency_update"] if r["events_observed"]]
+    lines = [f"\nIncident log {clock['log']} ({clock['coverage_start'][:10]} to {clock['as_of'][:16]}):"]
+    for r in moved:
+        lines.append(f"  {r['risk_id']}: {r['events_observed']} incident(s) in {r['exposure_years']:.2f} years; "
+                     f"{r['prior_mean']:.3g} a year in the register -> {r['posterior_mean']:.3g} "
+                     f"({percent(r['weight_of_evidence'])} from the log)")
+    flagged = [r["risk_id"] for r in summary["frequency_update"] if r["cost_check"]["flag"]]
+    if flagged:
+        lines.append(f"  costs outside the register's ranges more often than chance: {', '.join(flagged)}")
+    lines.append(f"  ICO 72-hour clock: {clock['reportable']} reportable, {clock['on_time']} on time, "
+                 f"{clock['late']} late, {clock['open']} open (not reported after 72 hours)"
+                 + (f", {clock['undecided']} undecided" if clock["undecided"] else ""))
+    return "\n".join(lines)
 
 
 @main.command(name="compare-policies")

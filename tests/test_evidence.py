@@ -260,3 +260,18 @@ def test_with_incident_log_reads_the_log_beside_the_register(tmp_path):
     got, _ = with_incident_log(reg, now=dt.datetime(2027, 1, 1))
     assert got.evidence.frequency_update[0]["events_observed"] == 1
     assert got.evidence.exposure_years == pytest.approx(275 / 365.25)
+
+
+def test_incidents_option_chooses_the_log_and_the_summary_says_so(tmp_path, monkeypatch):
+    monkeypatch.chdir(ROOT)
+    log = tmp_path / "other.csv"
+    log.write_text("incident_id,discovered,kind,risk_id,reportable,reported_to_ico\n"
+                   "X1,2026-10-01 09:00,incident,R03,yes,2026-10-04 09:00\n", encoding="utf-8")
+    out = CliRunner().invoke(main, ["simulate", "registers/meadowbank-average/2026Q4.csv", "--trials", "1000",
+                                    "--incidents", str(log), "--no-progress"])
+    assert out.exit_code == 0, out.output
+    assert "ICO 72-hour clock: 1 reportable, 1 on time, 0 late, 0 open" in out.output
+    assert "R03: 1 incident(s) in 0.25 years" in out.output
+    plain = CliRunner().invoke(main, ["simulate", "registers/meadowbank-average/2026Q4.csv", "--trials", "1000",
+                                      "--no-incidents", "--no-progress"])
+    assert "ICO 72-hour clock" not in plain.output
