@@ -120,6 +120,18 @@ def _check_report_options(quarter: str, previous: str | None, registers: Path, o
                        f"(run 'riskmodel report --quarter {previous}' first, or leave out --previous)")
 
 
+def _as_of_option(ctx, param, value):
+    """``--as-of``: a date (00:00) or a date and time, written 2026-12-31 or 2026-12-31T17:00."""
+    if value is None:
+        return None
+    from .incidents import parse_when
+
+    try:
+        return parse_when(value)
+    except ValueError as exc:
+        raise click.BadParameter(f"got {value!r}; {exc}") from None
+
+
 @click.group(cls=_Guarded, context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(__version__, prog_name="riskmodel")
 def main() -> None:
@@ -158,12 +170,28 @@ def validate(register: str, practice: str | None) -> None:
 @click.option("--progress/--no-progress", default=None, help="progress bar (default: on a terminal)")
 @click.option("--set-control", "set_control", multiple=True, metavar="NAME=in_place|planned",
               help="simulate as if a control of the register were in place or planned; repeatable")
+@click.option("--incidents", "incidents", type=click.Path(dir_okay=False),
+              help="the practice's incident and near-miss log (default: incidents.csv beside the register, "
+                   "or the workbook's sheet 'incidents')")
+@click.option("--no-incidents", is_flag=True, help="ignore any incident log: the register's frequencies as written")
+@click.option("--as-of", "as_of", callback=_as_of_option, metavar="DATE",
+              help="the log's end and the 72-hour clock's reading, e.g. 2026-12-31 or 2026-12-31T17:00 "
+                   "(default: the end of the register's quarter)")
 def simulate_cmd(register, practice, trials, seed, json_out, policy, contracts, no_policy, threshold,
-                 threads, progress, set_control=()) -> None:
+                 threads, progress, set_control=(), incidents=None, no_incidents=False, as_of=None) -> None:
     """Simulate a register's annual losses; with a policy, who pays them."""
     _check_json_target(json_out)
+    if incidents and no_incidents:
+        _fail_line("simulate: --incidents and --no-incidents cannot be used together")
+    if incidents and not Path(incidents).is_file():
+        _fail_line(f"--incidents: no file {incidents}")
+    log_warnings = ()
     try:
         reg = load_register(register, practice)
+        if not no_incidents:
+            from .evidence import with_incident_log
+
+            reg, log_warnings = with_incident_log(reg, incidents, as_of=as_of)
         policy_path = None if no_policy else (policy or find_policy(Path(register), Path(register).stem))
         pol = load_policy(policy_path, set(reg.controls)) if policy_path else None
         contracts_path = contracts or _beside(register, "contracts.toml")
@@ -172,6 +200,8 @@ def simulate_cmd(register, practice, trials, seed, json_out, policy, contracts, 
         _fail(exc)
     _warn(reg, pol, con)
     reg = _set_controls(reg, set_control)
+    for w in log_warnings:
+        click.echo(str(w), err=True)
     try:
         result = simulate(reg, trials, seed, policy=pol, contracts=con, threads=threads, show_progress=progress)
     except InputError as exc:          # e.g. more work than memory allows at these trials
@@ -182,6 +212,26 @@ def simulate_cmd(register, practice, trials, seed, json_out, policy, contracts, 
         if json_out == "-":
             return
     click.echo(summary_text(summary))
+    if summary.get("ico_72h"):
+        click.echo(_log_text(summary))
+
+
+def _log_text(summary: dict) -> str:
+    """Two lines on the incident log: what moved the frequencies, and the 72-hour clock."""
+    clock = summary["ico_72h"]
+    moved = [r for r in summary["frequency_update"] if r["events_observed"]]
+    lines = [f"\nIncident log {clock['log']} ({clock['coverage_start'][:10]} to {clock['as_of'][:16]}):"]
+    for r in moved:
+        lines.append(f"  {r['risk_id']}: {r['events_observed']} incident(s) in {r['exposure_years']:.2f} years; "
+                     f"{r['prior_mean']:.3g} a year in the register -> {r['posterior_mean']:.3g} "
+                     f"({percent(r['weight_of_evidence'])} from the log)")
+    flagged = [r["risk_id"] for r in summary["frequency_update"] if r["cost_check"]["flag"]]
+    if flagged:
+        lines.append(f"  costs outside the register's ranges more often than chance: {', '.join(flagged)}")
+    lines.append(f"  ICO 72-hour clock: {clock['reportable']} reportable, {clock['on_time']} on time, "
+                 f"{clock['late']} late, {clock['open']} open (not reported after 72 hours)"
+                 + (f", {clock['undecided']} undecided" if clock["undecided"] else ""))
+    return "\n".join(lines)
 
 
 _CONTROL_STATUS = {"in_place": True, "planned": False}

@@ -96,6 +96,10 @@ class SimulationResult:
             "prob_exceed": {f"{t:.0f}": prob_exceed(self.gross, t) for t in thresholds},
             "exceedance_curve": exceedance_curve(self.gross),
         }
+        # the practice's incident log (riskmodel/evidence.py): null without one
+        evidence = reg.evidence
+        out["frequency_update"] = None if evidence is None else evidence.frequency_update
+        out["ico_72h"] = None if evidence is None else evidence.ico_72h
         d = self.by_risk.shape[1]
         alloc = self.allocation
         by_risk = []

@@ -35,4 +35,15 @@ def find_policy(register: Path, quarter: str | None = None) -> Path | None:
     return beside(register, "policy.toml")
 
 
-__all__ = ["REGISTER_SUFFIXES", "beside", "find_policy", "find_quarter_register"]
+#: The practice's incident and near-miss log, beside its registers (shared by every quarter).
+INCIDENTS_FILE = "incidents.csv"
+
+
+def find_incidents_file(register: Path) -> Path | None:
+    """``incidents.csv`` beside a register (a workbook's sheet ``incidents`` is looked for by
+    :func:`riskmodel.incidents.find_incidents`)."""
+    return beside(Path(register), INCIDENTS_FILE)
+
+
+__all__ = ["INCIDENTS_FILE", "REGISTER_SUFFIXES", "beside", "find_incidents_file", "find_policy",
+           "find_quarter_register"]

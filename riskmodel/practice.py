@@ -17,7 +17,8 @@ DEFAULT_INCOME = 1_640_000.0
 DEFAULT_INTERRUPTION_COST_PER_HOUR = 250.0
 
 _KEYS = {"name", "ods_code", "list_size", "staff", "staff_fte", "annual_income",
-         "interruption_cost_per_hour", "illustrative", "notes", "sites"}
+         "interruption_cost_per_hour", "illustrative", "notes", "sites",
+         "log_start"}  # log_start: where the incident log starts (riskmodel/evidence.py)
 
 
 @dataclass(frozen=True)

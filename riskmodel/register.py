@@ -159,6 +159,10 @@ class Register:
     warnings: tuple[Problem, ...] = ()
     sha256: str = ""
     scales: Scales | None = field(default=None, repr=False, compare=False)
+    #: what the practice's incident log says (:class:`riskmodel.evidence.Evidence`): with it the
+    #: engine draws each risk's yearly rate from its posterior; ``None`` (no log) leaves the
+    #: register's frequencies as they are
+    evidence: Any = field(default=None, repr=False, compare=False)
 
     @property
     def risk_ids(self) -> list[str]:

@@ -54,8 +54,9 @@ MAX_SHEET_BYTES = 15 * 1024 * 1024
 MAX_COMPRESSION_RATIO = 100
 #: Rows searched for the header row.
 HEADER_SEARCH_ROWS = 50
-#: Names of the optional tables a workbook may hold as sheets (never taken for the register).
-TABLE_SHEETS = ("controls", "likelihood_scale", "impact_scale", "impact_templates")
+#: Names of the optional tables a workbook may hold as sheets (never taken for the register);
+#: ``incidents`` is the practice's incident log (riskmodel/incidents.py).
+TABLE_SHEETS = ("controls", "likelihood_scale", "impact_scale", "impact_templates", "incidents")
 
 _SAVE_AGAIN = "save it again from Excel as .xlsx (File > Save As > Excel Workbook), or export the sheet as CSV"
 

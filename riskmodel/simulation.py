@@ -42,6 +42,10 @@ CHUNK = 50_000
 #: at most 1,000 a year, so only a range wide enough to be flagged ("its mean lies above its
 #: high value") can reach it, in its far tail; it keeps a typing slip from exhausting memory.
 MAX_DRAWN_RATE = 10_000.0
+#: Purpose of a risk's stream of uniforms for its yearly rate drawn from a gamma posterior (a
+#: point ``events_per_year`` updated by the incident log): a new stream, so every other draw of
+#: the register keeps its numbers.
+POSTERIOR = 2
 
 
 @dataclass(frozen=True)
@@ -61,6 +65,9 @@ class RiskPlan:
     is_shock: bool
     #: the risk's rate in years without any shock, over its register rate (1 without shocks)
     base: float = 1.0
+    #: the posterior of the yearly rate given the practice's incident log
+    #: (:class:`riskmodel.evidence.RatePosterior`), or None: the register's frequency as it is
+    posterior: object = field(default=None, compare=False, repr=False)
 
     @property
     def draw_rate_factor(self) -> float:
@@ -92,9 +99,11 @@ class Plan:
         cidx = {c: i for i, c in enumerate(controls)}
         kidx = {c: i for i, c in enumerate(COMPONENTS)}
         hits = shocks_on(register.risks)
+        posteriors = getattr(register.evidence, "posteriors", None) or {}
         plans = []
         for i, r in enumerate(register.risks):
             rate = r.frequency.rate
+            post = posteriors.get(r.risk_id)
             comps, sev = [], []
             for c in r.components:
                 d = c.dist
@@ -112,11 +121,11 @@ class Plan:
                     freq.append((cidx[name], e.low, e.high))
             shocks = tuple(hits[i])
             plans.append(RiskPlan(
-                i, r.risk_id, r.frequency.mean,
+                i, r.risk_id, r.frequency.mean if post is None else post.mean,
                 None if rate is None else rate.mu, None if rate is None else rate.sigma,
                 float(np.prod([m for _, m in shocks])) if shocks else 1.0, shocks,
                 tuple(comps), tuple(freq), tuple(sev), r.common_shock,
-                base_rate_factor(register.risks, shocks)))
+                base_rate_factor(register.risks, shocks, posteriors), post))
         # shock risks are realised first: their occurrence changes other risks' keep probability
         plan = cls(tuple(plans), controls)
         if guard:
@@ -156,7 +165,9 @@ def potential_events_per_chunk(plan: Plan) -> np.ndarray:
     risk (events are drawn at that rate and thinned), times :data:`CHUNK`."""
     out = np.zeros(len(plan.risks))
     for i, p in enumerate(plan.risks):
-        if p.rate_sigma is None:
+        if p.posterior is not None:
+            rate = max(min(p.posterior.high(0.95), MAX_DRAWN_RATE), p.rate)
+        elif p.rate_sigma is None:
             rate = p.rate
         else:
             high = min(float(np.exp(p.rate_mu + _Z95 * p.rate_sigma)), MAX_DRAWN_RATE)
@@ -262,7 +273,7 @@ class ChunkDraws:
     year_deny: np.ndarray | None = None
 
 
-def base_rate_factor(risks, shocks) -> float:
+def base_rate_factor(risks, shocks, posteriors=None) -> float:
     """A target's rate in years without any shock, over its register rate.
 
     The register's rate is what people estimate: the long-run average. A ``concentrate`` shock
@@ -270,12 +281,16 @@ def base_rate_factor(risks, shocks) -> float:
     one event at its register frequency) leaves that average unchanged: the rate without shocks
     is ``r / (1 + (M - 1) P)``, so ``E[rate] = r``. Independent shocks multiply. An ``add`` shock
     leaves the rate of years without it at ``r`` (the average rises by ``(M - 1) P r``).
+    With the practice's incident log (``posteriors``, by risk id) ``P`` is the shock's chance
+    under its posterior rate.
     """
     factor = 1.0
     for s, mult in shocks:
         shock = risks[s]
         if shock.shock_effect == "concentrate":
-            factor /= 1.0 + (mult - 1.0) * shock.frequency.prob_at_least_one()
+            post = (posteriors or {}).get(shock.risk_id)
+            prob = shock.frequency.prob_at_least_one() if post is None else post.prob_at_least_one()
+            factor /= 1.0 + (mult - 1.0) * prob
     return factor
 
 
@@ -287,7 +302,18 @@ def draw_chunk(plan: Plan, seed: int, chunk: int, start: int, n: int, *, aux: bo
     draws = []
     for p in plan.risks:
         g = stream(seed, RISK, p.risk_id, chunk, EVENTS)
-        if p.rate_sigma is not None:
+        if p.posterior is not None:
+            # the rate of each simulated year from the posterior, by inverse CDF: a lognormal
+            # prior's own normal draws (the same stream as without a log), a gamma prior's
+            # uniforms from a new stream
+            if p.rate_sigma is not None:
+                lam = p.posterior.from_normal(g.standard_normal(n))
+            else:
+                lam = p.posterior.quantile(stream(seed, RISK, p.risk_id, chunk, POSTERIOR).random(n))
+            lam = np.minimum(lam, MAX_DRAWN_RATE) * p.draw_rate_factor
+            counts = g.poisson(lam)
+            trial = np.repeat(np.arange(n, dtype=np.int64), counts)
+        elif p.rate_sigma is not None:
             lam = np.minimum(np.exp(p.rate_mu + p.rate_sigma * g.standard_normal(n)), MAX_DRAWN_RATE) * p.draw_rate_factor
             counts = g.poisson(lam)
             trial = np.repeat(np.arange(n, dtype=np.int64), counts)
