@@ -110,6 +110,11 @@ def attribute(previous: Register, current: Register, previous_policy: Policy | N
             label = library[c].label if c in library else c
             step("control", f"Control {'put in place' if now else 'no longer in place'}: {label}",
                  _compose(previous, risks, status, practice, library), previous_policy)
+    if previous.evidence is not None or current.evidence is not None:
+        # what the practice's incident log says, read at each quarter's end
+        step("incidents", "Frequencies updated from the practice's incident log",
+             replace(_compose(previous, risks, status, practice, library), evidence=current.evidence),
+             previous_policy)
     if _policy_key(previous_policy) != _policy_key(current_policy):
         step("policy", f"Policy changed: {_policy_name(previous_policy)} -> {_policy_name(current_policy)}",
              current, current_policy)

@@ -192,7 +192,9 @@ class Dashboard:
         key = (self.practice.value, self.quarter.value)
         if key not in self._scenarios:
             path = self.catalogue[key[0]][key[1]]
-            reg = load_register(path)
+            from .evidence import with_incident_log
+
+            reg = with_incident_log(load_register(path))[0]      # as the reports read it
             pol_path = find_policy(path, key[1])
             pol = load_policy(pol_path, set(reg.controls)) if pol_path else Policy(name="No policy")
             con = load_contracts(beside(path, "contracts.toml"))

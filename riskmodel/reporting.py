@@ -80,8 +80,12 @@ class QuarterlyReport:
     @classmethod
     def build(cls, register: str, quarter: str, policy: str | None = None, contracts: str | None = None,
               trials: int = 100_000, seed: int = 20261, previous_results: str | None = None) -> "QuarterlyReport":
+        from .evidence import with_incident_log
+
         path = Path(register)
-        reg = load_register(path)
+        # the practice's incident log beside the register (if any) updates its frequencies and
+        # starts the 72-hour clock, read at the end of the register's quarter
+        reg, log_warnings = with_incident_log(load_register(path))
         pol_path = Path(policy) if policy else find_policy(path, quarter)
         pol = load_policy(pol_path, set(reg.controls)) if pol_path else None
         con = load_contracts(Path(contracts) if contracts else beside(path, "contracts.toml"))
@@ -107,13 +111,50 @@ class QuarterlyReport:
         prev_reg, prev_pol, note = previous_inputs(self.previous, path.parent)
         if prev_reg is None:
             return [], note
-        before = load_register(prev_reg)
+        from .evidence import with_incident_log
+
+        before = with_incident_log(load_register(prev_reg))[0]
         before_policy = load_policy(prev_pol, set(before.controls)) if prev_pol else self.policy
         steps = attribute(before, self.register, before_policy, self.policy, contracts, trials=trials, seed=seed)
         if (self.previous.get("trials"), self.previous.get("seed")) != (trials, seed):
             note = (f"the previous quarter was reported with {self.previous.get('trials'):,} trials and seed "
                     f"{self.previous.get('seed')}; both quarters are re-simulated here with {trials:,} and {seed}")
         return [s.to_dict() for s in steps], note
+
+    def incidents_markdown(self) -> str:
+        """Our own incidents: the ICO 72-hour clock and what the log taught the frequencies (empty
+        without an incident log)."""
+        s = self.summary
+        clock, update = s.get("ico_72h"), s.get("frequency_update")
+        if not clock:
+            return ""
+        lines = ["## Our own incidents", ""]
+        median = clock.get("median_hours_to_report")
+        lines.append(
+            f"- **ICO 72-hour clock** (personal data breaches must be reported to the ICO within 72 hours "
+            f"of discovery): {clock['reportable']} reportable breach(es) logged; {clock['on_time']} reported "
+            f"on time, **{clock['late']} late**, **{clock['open']} not reported and past 72 hours**"
+            + (f"; {clock['undecided']} still undecided" if clock.get("undecided") else "")
+            + (f". Median time to report: {median:,.0f} hours." if median is not None else "."))
+        for inc in clock.get("incidents", []):
+            if inc["status"] in ("late", "open"):
+                hours = inc.get("hours") if inc["status"] == "late" else inc.get("hours_open")
+                what = "reported late" if inc["status"] == "late" else "not yet reported"
+                lines.append(f"  - {md_escape(str(inc['incident_id']))} ({md_escape(str(inc.get('risk_id') or ''))}): "
+                             f"{what}, {hours:,.0f} hours after discovery")
+        moved = [r for r in (update or []) if r["events_observed"] or r["weight_of_evidence"] >= 0.05]
+        if moved:
+            lines.append("- **What our log changed.** The register's yearly frequencies are our estimates; "
+                         "the incidents we logged are evidence, and the model uses both:")
+            for r in sorted(moved, key=lambda r: -r["weight_of_evidence"])[:8]:
+                lines.append(f"  - {md_escape(r['risk_id'])}: {r['events_observed']} incident(s) in "
+                             f"{r['exposure_years']:.1f} years; {r['prior_mean']:.2g} a year in the register, "
+                             f"{r['posterior_mean']:.2g} now ({percent(r['weight_of_evidence'])} from our own log)")
+        flagged = [r["risk_id"] for r in (update or []) if (r.get("cost_check") or {}).get("flag")]
+        if flagged:
+            lines.append(f"- **Costs outside the register's ranges** more often than a 90% range allows: "
+                         f"{md_escape(', '.join(flagged))}. Review those ranges.")
+        return "\n".join(lines)
 
     def _plan(self, path: Path) -> None:
         """The standards the controls serve, what to do next and the budget plan (JSON

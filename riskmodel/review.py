@@ -246,6 +246,15 @@ def summary_text(results: list[dict], quarter: str, not_reviewed: list[dict] = (
              f"- **Uninsured:** {', '.join(md_escape(r['practice']['name']) for r in uninsured) or 'none'}.",
              f"- **Limit not enough for a 1-in-100 year:** "
              f"{', '.join(md_escape(r['practice']['name']) for r in short) or 'none'}."]
+    clocks = [(r, r["ico_72h"]) for r in results if r.get("ico_72h")]
+    if clocks:
+        late = [f"{md_escape(r['practice']['name'])} ({c['late']})" for r, c in clocks if c.get("late")]
+        open_ = [f"{md_escape(r['practice']['name'])} ({c['open']})" for r, c in clocks if c.get("open")]
+        lines.append(f"- **ICO 72-hour clock** ({len(clocks)} practice(s) keep an incident log): "
+                     f"{sum(c.get('late', 0) for _, c in clocks)} breach report(s) late"
+                     + (f" ({', '.join(late)})" if late else "")
+                     + f"; **{sum(c.get('open', 0) for _, c in clocks)} not reported after 72 hours**"
+                     + (f" ({', '.join(open_)})" if open_ else "") + ".")
     if any(r["practice"].get("illustrative") for r in results):
         lines += ["", "*Includes illustrative example practices: their numbers are not about real practices.*"]
     return "\n".join(lines)

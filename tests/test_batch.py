@@ -71,6 +71,14 @@ def hostile_practice(regs: Path, folder: str = EVIL_FOLDER) -> Path:
             if r.get("shock_targets"):
                 r["shock_targets"] = ";".join(ids[t.strip()] for t in r["shock_targets"].split(";"))
         _rewrite_csv(d / f"{quarter}.csv", evil)
+    if (d / "incidents.csv").exists():          # the incident log: hostile ids and notes too
+
+        def evil_incident(r):
+            if r.get("risk_id"):
+                r["risk_id"] = ids.get(r["risk_id"], r["risk_id"])
+            r["incident_id"] = f"{r['incident_id']} {EVIL}"
+            r["notes"] = EVIL
+        _rewrite_csv(d / "incidents.csv", evil_incident)
     shutil.copy(Path(batch.PACKAGE_ROOT) / "data" / "controls.csv", d / "controls.csv")
     _rewrite_csv(d / "controls.csv", lambda r: r.update(label=f"{r['label']} {EVIL}" if r["label"] else ""))
     for name in ("practice.toml", "policy.toml"):

@@ -5,6 +5,8 @@ import csv
 import json
 import re
 import shutil
+import subprocess
+import sys
 
 import numpy as np
 import pandas as pd
@@ -326,3 +328,27 @@ def test_report_opens_with_what_it_means_and_what_to_do_next(batch):
         assert len(data["standards"]["cyber_essentials"]) == 5 and len(data["standards"]["ndg"]) == 10
     review = (out / "insurance_gap_review.html").read_text()
     assert "Standards across practices" in review and "Cyber Essentials covered" in review
+
+
+def test_the_report_reads_the_incident_log_and_shows_the_72_hour_clock(tmp_path):
+    """The quarterly report (and so the review and the dashboard) uses the practice's incident
+    log as `simulate` does: the same frequencies, the 72-hour clock in words, and a waterfall step
+    for what the log changed."""
+    from riskmodel.review import summary_text
+
+    reg = REGISTERS / "meadowbank-average" / "2026Q4.csv"
+    prev = QuarterlyReport.build(str(REGISTERS / "meadowbank-average" / "2026Q3.csv"), "2026Q3", trials=3_000)
+    prev_json = tmp_path / "prev.json"
+    prev_json.write_text(json.dumps(prev.summary), encoding="utf-8")
+    rep = QuarterlyReport.build(str(reg), "2026Q4", trials=3_000, previous_results=str(prev_json))
+    clock = rep.summary["ico_72h"]
+    assert clock and clock["late"] >= 1 and clock["open"] >= 1
+    md = rep.incidents_markdown()
+    assert "72-hour" in md and f"**{clock['late']} late**" in md
+    assert any(s["kind"] == "incidents" for s in rep.summary["attribution"])
+    assert rep.summary["attribution"][-1]["gross_mean"] == pytest.approx(rep.summary["gross"]["mean"], rel=1e-12)
+    cli = json.loads(subprocess.run([sys.executable, "-m", "riskmodel.cli", "simulate", str(reg), "--trials", "3000",
+                                     "--json", "-"], capture_output=True, text=True, check=True).stdout)
+    assert cli["gross"]["mean"] == rep.summary["gross"]["mean"]           # same log, same numbers
+    text = summary_text([{**rep.summary, "folder": "m"}], "2026Q4")
+    assert "ICO 72-hour clock" in text and f"{clock['open']} not reported after 72 hours" in text
