@@ -26,8 +26,7 @@ from pathlib import Path
 
 from .errors import ProblemLog
 from .parsing import cell_text, is_blank
-from .sheets import EXCEL_SUFFIXES, Table, read_sheet_if_present, read_table
-from .tables import _shipped
+from .tables import practice_table
 
 #: The standards and their order in the JSON and the reports.
 STANDARDS = {"cyber_essentials": "Cyber Essentials", "ndg": "National Data Guardian's standards"}
@@ -47,18 +46,6 @@ class Requirement:
     sources: tuple[str, ...]
 
 
-def _table(register_path: Path | None) -> Table:
-    if register_path is not None:
-        beside = Path(register_path).parent / "standards.csv"
-        if beside.is_file():
-            return read_table(beside, header="standard")
-        if Path(register_path).suffix.lower() in EXCEL_SUFFIXES and Path(register_path).is_file():
-            table, _ = read_sheet_if_present(Path(register_path), "standards", "standard")
-            if table is not None:
-                return table
-    return read_table(_shipped("standards.csv"), header="standard")
-
-
 def load_standards(register_path: str | Path | None = None,
                    known_controls: set[str] | None = None) -> list[Requirement]:
     """The mapping, the practice's own if it has one, in file order.
@@ -69,7 +56,7 @@ def load_standards(register_path: str | Path | None = None,
         A missing column, an unknown standard, a row without id or name, or a control that is
         not in the controls library (located errors).
     """
-    table = _table(Path(register_path) if register_path else None)
+    table = practice_table(Path(register_path) if register_path else None, "standards")
     log = ProblemLog(table.file)
     missing = [c for c in COLUMNS if c not in table.columns]
     for c in missing:

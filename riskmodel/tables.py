@@ -75,7 +75,7 @@ def _shipped(name: str) -> Path:
 
 #: The column that marks each table's header row (title rows above it are skipped).
 HEADERS = {"controls": "control", "likelihood_scale": "likelihood", "impact_scale": "impact",
-           "impact_templates": "category"}
+           "impact_templates": "category", "standards": "standard"}
 
 
 def _override(register_path: Path | None, name: str) -> Path | Table | None:
@@ -183,11 +183,16 @@ def _parse_controls(table: Table) -> dict[str, Control]:
     }
 
 
+def practice_table(register_path: Path | None, name: str) -> Table:
+    """Table ``name``: the practice's own copy (:func:`_override`), else the shipped one."""
+    override = _override(Path(register_path) if register_path is not None else None, name)
+    return _load(override if override is not None else _shipped(f"{name}.csv"))
+
+
 def load_scales(register_path: Path | None = None) -> Scales:
     """Likelihood and impact scales and the impact templates, with practice overrides."""
     def pick(name: str) -> Table:
-        override = _override(register_path, name)
-        return _load(override if override is not None else _shipped(f"{name}.csv"))
+        return practice_table(register_path, name)
 
     table = pick("likelihood_scale")
     log = ProblemLog(table.file)
