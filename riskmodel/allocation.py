@@ -642,10 +642,9 @@ class ContractSplit:
             sub_exhausted[COMPONENTS[k]] = totals >= sub if sub > 0 else np.ones(n, dtype=bool)
             paid = _erode(val, t, self.time[idx], totals, sub)
             if paid is not val:
-                work[idx] -= val - paid
                 # what the sublimit took is at most what the event claimed: rounding must not
-                # leave a claim a hair below zero
-                np.maximum(work, 0.0, out=work)
+                # leave a claim a hair below zero (only this section's events changed)
+                work[idx] = np.maximum(work[idx] - (val - paid), 0.0)
                 if detail:
                     reasons["sublimit"][k] += val.sum() - paid.sum()
                 cols[k][1] = paid

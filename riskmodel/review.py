@@ -25,18 +25,19 @@ REASON_SHARE_TO_RAISE = 0.25    # share of the practice's retained loss due to o
 SAVING_PER_POUND_TO_RAISE = 1.0  # a planned control returning more than £1 per £1 of cost
 
 
+def _read_results(f: Path, folder: str) -> dict:
+    """One practice's ``results.json``, checked (never show an impossible figure from any file)."""
+    data = json.loads(f.read_text(encoding="utf-8"))
+    check_summary(data, str(f))
+    data["folder"] = folder
+    return data
+
+
 def load_quarter(quarter_dir: str | Path) -> list[dict]:
     """Every practice's results in ``outputs/<quarter>/``, by practice folder name."""
     root = Path(quarter_dir)
-    out = []
-    for f in sorted(root.glob("*/results.json")):
-        if f.parent.name.startswith((".", "_")):
-            continue
-        data = json.loads(f.read_text(encoding="utf-8"))
-        check_summary(data, str(f))       # never show an impossible figure from any file
-        data["folder"] = f.parent.name
-        out.append(data)
-    return out
+    return [_read_results(f, f.parent.name) for f in sorted(root.glob("*/results.json"))
+            if not f.parent.name.startswith((".", "_"))]
 
 
 def load_run(quarter_dir: str | Path, run_status: str | Path | None = None) -> tuple[list[dict], list[dict]]:
@@ -57,12 +58,10 @@ def load_run(quarter_dir: str | Path, run_status: str | Path | None = None) -> t
             continue
         f = root / row["practice"] / "results.json"
         try:
-            data = json.loads(f.read_text(encoding="utf-8"))
+            data = _read_results(f, row["practice"])
         except (OSError, ValueError) as exc:
             others.append({**row, "status": "failed", "error": f"its results.json could not be read ({exc})"})
             continue
-        check_summary(data, str(f))
-        data["folder"] = row["practice"]
         results.append(data)
     return results, others
 
