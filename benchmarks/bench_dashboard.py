@@ -16,7 +16,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from riskmodel.dashboard import Dashboard  # noqa: E402
+from riskmodel.outputs.dashboard import Dashboard  # noqa: E402
 
 
 def timed(set_value) -> float:

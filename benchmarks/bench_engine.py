@@ -24,7 +24,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from riskmodel import load_policy, load_register, simulate  # noqa: E402
-from riskmodel.engine import ScenarioModel  # noqa: E402
+from riskmodel.analysis.engine import ScenarioModel  # noqa: E402
 
 
 def bench_register(folder: Path, components: int = 1) -> Path:
@@ -84,6 +84,9 @@ def main() -> None:
     ap.add_argument("--memory-child", nargs=2, metavar=("REGISTER", "TRIALS"))
     ap.add_argument("--repeat", type=int, default=3)
     args = ap.parse_args()
+    from riskmodel.simulation.memory import keep_freed_memory
+
+    keep_freed_memory()  # as the CLI and the dashboard do (a library call leaves the allocator alone)
     if args.memory_child:
         memory_child(args.memory_child[0], int(args.memory_child[1]))
         return

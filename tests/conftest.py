@@ -7,7 +7,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from riskmodel.distributions import Z95
+from riskmodel.inputs.distributions import Z95
 
 ROOT = Path(__file__).resolve().parents[1]
 REGISTERS = ROOT / "registers"

@@ -1,6 +1,6 @@
 """The straightforward dense allocation (events x components), kept as a test oracle.
 
-It is the first implementation of ``riskmodel.allocation.allocate``: every step works on the full
+It is the first implementation of ``riskmodel.coverage.allocation.allocate``: every step works on the full
 matrix of claims. The package now uses a faster path that works on per-event totals; tests check
 that both give the same numbers on many policies.
 """
@@ -10,8 +10,8 @@ import numpy as np
 
 from dataclasses import dataclass
 
-from riskmodel.allocation import BI, K, REASONS, Allocation, EventTable, Terms, _group_start
-from riskmodel.components import BUSINESS_INTERRUPTION, COMPONENTS
+from riskmodel.coverage.allocation import BI, K, REASONS, Allocation, EventTable, Terms, _group_start
+from riskmodel.inputs.components import BUSINESS_INTERRUPTION, COMPONENTS
 
 
 @dataclass

@@ -8,13 +8,13 @@ import json
 import pytest
 from click.testing import CliRunner
 
-from riskmodel.actions import (best_within, build_actions, build_budget_plan, control_saving, insurance_advice,
+from riskmodel.analysis.actions import (best_within, build_actions, build_budget_plan, control_saving, insurance_advice,
                                order_actions, retained_mean)
 from riskmodel.cli import main
-from riskmodel.engine import ScenarioModel
-from riskmodel.policy import Policy, load_policy
-from riskmodel.register import load_register
-from riskmodel.reporting import QuarterlyReport, table
+from riskmodel.analysis.engine import ScenarioModel
+from riskmodel.inputs.policy import Policy, load_policy
+from riskmodel.inputs.register import load_register
+from riskmodel.outputs.reporting import QuarterlyReport, table
 
 from .conftest import REGISTERS, risk
 

@@ -8,8 +8,8 @@ import pytest
 from scipy import stats
 
 from riskmodel import InputError, Policy, Section, load_contracts, load_policy, load_register, simulate
-from riskmodel.contracts import Contracts, OwnerCover
-from riskmodel.engine import ScenarioModel
+from riskmodel.inputs.contracts import Contracts, OwnerCover
+from riskmodel.analysis.engine import ScenarioModel
 
 from .conftest import lognormal_range, risk
 
@@ -101,7 +101,7 @@ def test_regulatory_fines_not_covered_by_default(make_register):
     reg = load_register(make_register([risk(regulatory_fine_low=1000, regulatory_fine_high=5000)]))
     a = simulate(reg, 20_000, seed=2, policy=Policy(aggregate_limit=1e9), contracts=NO_CONTRACT).allocation
     k = list(a.by_component["gross"]).index
-    from riskmodel.components import COMPONENTS
+    from riskmodel.inputs.components import COMPONENTS
     fine = COMPONENTS.index("regulatory_fine")
     assert a.by_component["insurer"][fine] == 0 and a.by_component["gross"][fine] > 0
     assert a.reasons["not covered"][fine] == pytest.approx(a.by_component["gross"][fine])
@@ -147,7 +147,7 @@ def test_sublimits_and_aggregate_erode_within_the_year(make_register):
     model = ScenarioModel(reg, 50_000, seed=6)
     a = model.allocate(pol, NO_CONTRACT)
     table, _, _ = model.losses()
-    from riskmodel.components import COMPONENTS
+    from riskmodel.inputs.components import COMPONENTS
     assert (a.per_trial["insurer"] <= 120_000 + 1e-6).all()
     assert 0 < a.aggregate_exhausted.mean() < 1
     assert 0 < a.sublimit_exhausted["extortion"].mean() <= 1
@@ -161,7 +161,7 @@ def test_nhs_contract_bears_its_components(make_register):
                  notification_low=100, notification_high=1000)]
     reg = load_register(make_register(rows))
     a = simulate(reg, 20_000, seed=7, contracts=load_contracts()).allocation
-    from riskmodel.components import COMPONENTS
+    from riskmodel.inputs.components import COMPONENTS
     for comp in ("incident_response", "data_restoration"):
         k = COMPONENTS.index(comp)
         assert a.by_component["contract"][k] == pytest.approx(a.by_component["gross"][k])

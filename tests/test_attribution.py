@@ -4,7 +4,7 @@ from __future__ import annotations
 import pytest
 
 from riskmodel import Policy, load_contracts, load_policy, load_register, simulate
-from riskmodel.attribution import attribute
+from riskmodel.analysis.attribution import attribute
 
 from .conftest import REGISTERS, risk, write_register
 

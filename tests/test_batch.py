@@ -20,12 +20,12 @@ import nbformat
 import pytest
 from click.testing import CliRunner
 
-from riskmodel import batch
-from riskmodel.atomic import atomic_path
-from riskmodel.batch import CSP, LiveMarkupError, chromium_command, live_markup, manifest_text, quarter_lock, to_html
+from riskmodel.outputs import batch
+from riskmodel.io.atomic import atomic_path
+from riskmodel.outputs.batch import CSP, LiveMarkupError, chromium_command, live_markup, manifest_text, quarter_lock, to_html
 from riskmodel.cli import main
-from riskmodel.formatting import csv_cell, printable
-from riskmodel.textreport import summary_text
+from riskmodel.io.formatting import csv_cell, printable
+from riskmodel.outputs.textreport import summary_text
 
 from .conftest import REGISTERS
 
@@ -207,8 +207,8 @@ def test_csv_cell_neutralises_formulas_but_not_numbers():
 
 
 def test_terminal_text_shows_control_characters_escaped(tmp_path):
-    from riskmodel.engine import simulate
-    from riskmodel.register import load_register
+    from riskmodel.analysis.engine import simulate
+    from riskmodel.inputs.register import load_register
 
     assert printable("a\x1b]0;owned\x07b\rc") == "a\\x1b]0;owned\\x07b\\rc"
     assert printable("Café – £5") == "Café – £5"

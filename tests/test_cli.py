@@ -111,7 +111,7 @@ def test_compare_policies_with_an_unlimited_policy_writes_valid_json(tmp_path):
 def test_the_command_line_starts_without_scipy_stats_or_pandas():
     """`riskmodel --help` and `validate` import neither scipy.stats nor pandas (most of the
     start-up time they used to take); the measured times are in benchmarks, not here."""
-    code = ("import sys, riskmodel.cli, riskmodel.register, riskmodel.engine; "
+    code = ("import sys, riskmodel.cli, riskmodel.inputs.register, riskmodel.analysis.engine; "
             "print(sorted(m for m in ('pandas', 'scipy.stats', 'matplotlib') if m in sys.modules))")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
     assert out.strip() == "[]"
@@ -169,7 +169,7 @@ def test_report_misuse_gives_one_line(tmp_path, monkeypatch):
 
 
 def test_a_lowercase_quarter_is_read_as_the_uppercase_one(tmp_path, monkeypatch):
-    from riskmodel import batch
+    from riskmodel.outputs import batch
 
     seen = {}
 
@@ -222,7 +222,7 @@ def test_dashboard_without_registers_here_shows_the_shipped_examples(tmp_path, m
     monkeypatch.chdir(tmp_path)
     monkeypatch.setenv("RISKMODEL_REGISTERS", "")       # restored afterwards: the command sets both
     monkeypatch.setenv("RISKMODEL_TRIALS", "")
-    import riskmodel.server as server
+    import riskmodel.outputs.server as server
 
     called = {}
     monkeypatch.setattr(server, "serve", lambda nb, **kw: called.update(nb=nb, **kw))
@@ -246,7 +246,7 @@ def _free_port() -> int:
 def test_more_simulated_years_than_memory_allows_is_one_clear_error(make_register, monkeypatch):
     """compare-policies keeps every simulated event: too many trials for a busy register is a
     located error with the number of years that fit, not a MemoryError."""
-    from riskmodel import simulation
+    from riskmodel.simulation import draws as simulation
 
     monkeypatch.setattr(simulation, "kept_memory_budget", lambda: simulation.MEMORY_BUDGET)   # a 2 GiB machine
     path = make_register([risk(f"R{i}", events_per_year=10) for i in range(4)])

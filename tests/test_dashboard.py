@@ -17,7 +17,7 @@ import pytest
 
 pytest.importorskip("ipywidgets")
 
-from riskmodel.dashboard import Dashboard, find_practices  # noqa: E402
+from riskmodel.outputs.dashboard import Dashboard, find_practices  # noqa: E402
 
 ROOT = Path(__file__).resolve().parents[1]
 REGISTERS = ROOT / "registers"
@@ -122,14 +122,14 @@ def test_risk_table_shows_how_often_and_what_a_year_it_happens_costs(dash):
 
 
 def test_dashboard_uses_the_reports_charts_and_colours(dash):
-    from riskmodel.colours import PAYER_COLOURS
+    from riskmodel.outputs.colours import PAYER_COLOURS
     assert "rm-chart rm-lec" in dash.html["exceedance"] and "rm-chart rm-who-pays" in dash.html["who_pays"]
     assert f"fill='{PAYER_COLOURS['insurer']}'><title>Insurer" in dash.html["who_pays"]
     assert f"stroke='{PAYER_COLOURS['retained']}'" in dash.html["exceedance"]
 
 
 def test_an_impossible_split_is_refused_before_anything_is_shown(dash, monkeypatch):
-    import riskmodel.dashboard as mod
+    import riskmodel.outputs.dashboard as mod
 
     shown = dash.view.value
 
@@ -430,7 +430,7 @@ def test_switching_into_a_broken_practice_and_quarter_and_back(tmp_path):
 
 
 def test_an_unexpected_failure_while_loading_shows_a_problem_not_the_previous_numbers(tmp_path, monkeypatch):
-    import riskmodel.dashboard as mod
+    import riskmodel.outputs.dashboard as mod
 
     regs = tmp_path / "registers"
     shutil.copytree(REGISTERS / "riverside-rural", regs / "a-good")

@@ -1,7 +1,7 @@
 import numpy as np
 import pytest
 
-from riskmodel.distributions import LogNormal, Z95, mean_above_high
+from riskmodel.inputs.distributions import LogNormal, Z95, mean_above_high
 
 
 def test_range_maps_to_5th_and_95th_percentiles():

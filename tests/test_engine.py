@@ -7,8 +7,8 @@ import numpy as np
 import pytest
 
 from riskmodel import InputError, load_register, simulate
-from riskmodel.engine import ScenarioModel
-from riskmodel.simulation import CHUNK
+from riskmodel.analysis.engine import ScenarioModel
+from riskmodel.simulation.draws import CHUNK
 
 from .conftest import REGISTERS, lognormal_range, risk
 
@@ -153,7 +153,7 @@ def test_common_shock_that_adds_events_raises_the_long_run_rate(make_register):
 def test_chance_of_a_shock_year_with_a_lognormal_rate_matches_integration():
     from scipy import integrate, stats
 
-    from riskmodel.register import Frequency
+    from riskmodel.inputs.register import Frequency
 
     f = Frequency.from_range(0.05, 2.0, "events_low/events_high")
     rate = f.rate

@@ -13,11 +13,11 @@ from click.testing import CliRunner
 from scipy import integrate, stats
 
 from riskmodel.cli import main
-from riskmodel.engine import simulate
-from riskmodel.evidence import (GAMMA_PRIOR_SHAPE, build_evidence, cost_check, gamma_posterior, ico_72h,
+from riskmodel.analysis.engine import simulate
+from riskmodel.analysis.evidence import (GAMMA_PRIOR_SHAPE, build_evidence, cost_check, gamma_posterior, ico_72h,
                                 lognormal_posterior, weight_of_evidence, with_incident_log)
-from riskmodel.incidents import Incident, IncidentLog
-from riskmodel.register import load_register
+from riskmodel.inputs.incidents import Incident, IncidentLog
+from riskmodel.inputs.register import load_register
 
 from .conftest import ROOT, lognormal_range, risk, write_register
 

@@ -9,10 +9,10 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from riskmodel import Policy, Section, load_register
-from riskmodel.allocation import REASONS, ContractSplit, Terms
-from riskmodel.components import COMPONENTS
-from riskmodel.contracts import Contracts, OwnerCover, load_contracts
-from riskmodel.engine import ScenarioModel
+from riskmodel.coverage.allocation import REASONS, ContractSplit, Terms
+from riskmodel.inputs.components import COMPONENTS
+from riskmodel.inputs.contracts import Contracts, OwnerCover, load_contracts
+from riskmodel.analysis.engine import ScenarioModel
 
 from .reference_allocation import reference_allocate
 
@@ -116,7 +116,7 @@ def test_uninsured_split_keeps_everything_left(models):
 
 
 def test_within_year_erosion_is_exact_and_independent_of_other_years():
-    from riskmodel.allocation import _within_year_paid
+    from riskmodel.coverage.allocation import _within_year_paid
 
     rng = np.random.default_rng(3)
     trial = np.sort(rng.integers(0, 300, 2_000))

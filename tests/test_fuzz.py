@@ -8,7 +8,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from riskmodel import InputError, Register, load_register
-from riskmodel.register import KNOWN_COLUMNS, REQUIRED_COLUMNS
+from riskmodel.inputs.register import KNOWN_COLUMNS, REQUIRED_COLUMNS
 
 cells = st.one_of(st.just(""), st.text(max_size=8), st.integers(-10, 10**6).map(str),
                   st.floats(allow_nan=True, allow_infinity=True).map(str),

@@ -14,11 +14,14 @@ from pathlib import Path
 
 import pytest
 
+from click.testing import CliRunner
+
 from riskmodel import InputError, load_register
-from riskmodel.policy import load_policy
-from riskmodel.practice import load_practice
-from riskmodel.register import MAX_RISKS
-from riskmodel.sheets import MAX_ROWS, evaluate_formula, FormulaError
+from riskmodel.cli import main
+from riskmodel.inputs.policy import load_policy
+from riskmodel.inputs.practice import load_practice
+from riskmodel.inputs.register import MAX_RISKS
+from riskmodel.io.sheets import MAX_ROWS, evaluate_formula, FormulaError
 
 from .conftest import risk, write_register
 
@@ -286,7 +289,7 @@ def test_semicolon_delimited_csv(tmp_path):
 @pytest.mark.parametrize("word,level", [("Rare", 1), ("unlikely", 2), ("Possible", 3), ("likely", 4),
                                         ("Almost certain", 5), ("almost_certain", 5)])
 def test_nhs_likelihood_words(make_register, word, level):
-    from riskmodel.tables import load_scales
+    from riskmodel.inputs.controls import load_scales
 
     reg = load_register(make_register([risk(events_per_year="", likelihood=word)]))
     assert (reg.risks[0].frequency.low, reg.risks[0].frequency.high) == load_scales().likelihood[level]
@@ -295,7 +298,7 @@ def test_nhs_likelihood_words(make_register, word, level):
 @pytest.mark.parametrize("word,level", [("negligible", 1), ("Minor", 2), ("moderate", 3), ("MAJOR", 4),
                                         ("catastrophic", 5)])
 def test_nhs_impact_words(make_register, word, level):
-    from riskmodel.tables import load_scales
+    from riskmodel.inputs.controls import load_scales
 
     row = risk(impact=word, incident_response_low="", incident_response_high="")
     ir = load_register(make_register([row])).risks[0].component("incident_response")
@@ -484,10 +487,22 @@ def test_huge_declared_dimension_is_harmless(tmp_path):
     assert time.perf_counter() - t < 2
 
 
+def work_problems(path):
+    """The simulation stage's memory check of a register that loads (``riskmodel validate`` runs it)."""
+    from riskmodel.simulation.draws import check_work
+
+    reg = load_register(path)
+    with pytest.raises(InputError) as info:
+        check_work(reg)
+    return [p for p in info.value.problems if p.severity == "error"]
+
+
 def test_register_too_heavy_to_simulate_is_refused_by_validation(make_register):
     """Validation refuses what simulate could not do in memory, naming the risks that drive it."""
     rows = [risk("SMALL", events_per_year=0.1), risk("BIG", events_per_year=400), risk("MID", events_per_year=300)]
-    p = one(problems(make_register(rows)), "events_per_year")
+    p = one(work_problems(make_register(rows)), "events_per_year")
+    res = CliRunner().invoke(main, ["validate", str(make_register(rows))])
+    assert res.exit_code == 2 and "GiB of memory" in res.output and "BIG (row 3" in res.output
     assert p.row == 3 and "GiB of memory" in p.expected
     assert p.expected.index("BIG (row 3") < p.expected.index("MID (row 4")
     assert "SMALL" not in p.expected or p.expected.index("SMALL") > p.expected.index("MID")
@@ -498,12 +513,12 @@ def test_common_shocks_count_in_the_work_estimate(make_register):
     rows = [risk(f"T{i}", events_per_year=30) for i in range(4)]
     assert len(load_register(make_register(rows)).risks) == 4          # 120 events a year: fine
     rows.append(risk("S", common_shock="yes", shock_multiplier=10))
-    p = one(problems(make_register(rows)), "events_per_year")        # drawn 10x, thinned back
+    p = one(work_problems(make_register(rows)), "events_per_year")   # drawn 10x, thinned back
     assert p.row == 2 and "common-shock multipliers" in p.expected and "T0 (row 2: 44.85)" in p.expected
 
 
 def test_expected_events_per_chunk(make_register):
-    from riskmodel.simulation import CHUNK, Plan, expected_events_per_chunk
+    from riskmodel.simulation.draws import CHUNK, Plan, expected_events_per_chunk
 
     reg = load_register(make_register([risk("A", events_per_year=2), risk("B", events_per_year="",
                                                                        events_low=1, events_high=4)]))
@@ -517,7 +532,7 @@ def test_registers_built_in_code_are_guarded_too(make_register):
     from dataclasses import replace
 
     from riskmodel import simulate
-    from riskmodel.register import Frequency
+    from riskmodel.inputs.register import Frequency
 
     reg = load_register(make_register([risk("S", common_shock="yes", shock_multiplier=10), risk("T")]))
     two_shocks = replace(reg, risks=reg.risks + (replace(reg.risks[0], risk_id="S2", row=4),))

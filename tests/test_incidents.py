@@ -6,8 +6,8 @@ import datetime as dt
 import openpyxl
 import pytest
 
-from riskmodel.errors import InputError
-from riskmodel.incidents import find_incidents, load_incidents, parse_when
+from riskmodel.io.errors import InputError
+from riskmodel.inputs.incidents import find_incidents, load_incidents, parse_when
 
 from .conftest import REGISTERS
 
@@ -122,7 +122,7 @@ def test_a_workbook_sheet_named_incidents(tmp_path):
 
 @pytest.mark.parametrize("practice", ["meadowbank-average", "northgate-multisite", "riverside-rural"])
 def test_the_shipped_logs_are_valid(practice):
-    from riskmodel.register import load_register
+    from riskmodel.inputs.register import load_register
 
     folder = REGISTERS / practice
     for register in sorted(folder.glob("2026Q*.*")):

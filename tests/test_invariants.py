@@ -15,13 +15,13 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from riskmodel import Policy, Section, load_register, simulate
-from riskmodel import simulation as simulation_module
-from riskmodel.components import CATEGORIES, COMPONENTS
-from riskmodel.contracts import Contracts, OwnerCover, load_contracts
-from riskmodel.engine import DEFAULT_SEED, DEFAULT_TRIALS, ScenarioModel
-from riskmodel.invariants import InvariantError, check_allocation, check_summary
-from riskmodel.policy import load_policy
-from riskmodel.reporting import find_policy
+from riskmodel.simulation import draws as simulation_module
+from riskmodel.inputs.components import CATEGORIES, COMPONENTS
+from riskmodel.inputs.contracts import Contracts, OwnerCover, load_contracts
+from riskmodel.analysis.engine import DEFAULT_SEED, DEFAULT_TRIALS, ScenarioModel
+from riskmodel.coverage.invariants import InvariantError, check_allocation, check_summary
+from riskmodel.inputs.policy import load_policy
+from riskmodel.outputs.reporting import find_policy
 
 from .conftest import write_register
 
@@ -231,7 +231,8 @@ def test_guard_stops_the_cli_before_anything_is_written(tmp_path, monkeypatch):
     """An impossible split in the engine: exit status 3, a plain message, no JSON file."""
     from click.testing import CliRunner
 
-    from riskmodel import allocation, cli
+    from riskmodel import cli
+    from riskmodel.coverage import allocation
 
     real = allocation.ContractSplit._finish
 

@@ -13,7 +13,7 @@ import numpy as np
 import pytest
 from scipy import optimize, stats
 
-from riskmodel.metrics import (PERCENTILES, Z95_TWO_SIDED, event_year_stats, quantile_se, summarize, tvar,
+from riskmodel.analysis.metrics import (PERCENTILES, Z95_TWO_SIDED, event_year_stats, quantile_se, summarize, tvar,
                                tvar_se)
 
 Z = Z95_TWO_SIDED

@@ -62,7 +62,7 @@ def _riskmodel(installed, *args, timeout=900):
 
 
 def test_installed_riskmodel_copies_the_examples_and_reports_on_them(installed):
-    code = "import riskmodel, riskmodel.shipped as s; print(riskmodel.__file__); print(s.shipped_dir('notebooks'))"
+    code = "import riskmodel, riskmodel.io.shipped as s; print(riskmodel.__file__); print(s.shipped_dir('notebooks'))"
     where = subprocess.run([str(installed["bin"] / "python"), "-c", code], capture_output=True, text=True,
                            cwd=installed["cwd"], check=True).stdout
     assert str(ROOT) not in where and "site-packages" in where          # the installed copy, not the checkout

@@ -8,9 +8,9 @@ import numpy as np
 import pytest
 
 from riskmodel import InputError, load_contracts, load_policy, load_register, simulate
-from riskmodel.engine import policy_summary
-from riskmodel.formatting import money
-from riskmodel.policy import Policy, Section
+from riskmodel.analysis.engine import policy_summary
+from riskmodel.io.formatting import money
+from riskmodel.inputs.policy import Policy, Section
 
 from .conftest import REGISTERS
 

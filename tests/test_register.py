@@ -4,7 +4,7 @@ from __future__ import annotations
 import pytest
 
 from riskmodel import InputError, load_register
-from riskmodel.register import REQUIRED_COLUMNS
+from riskmodel.inputs.register import REQUIRED_COLUMNS
 
 from .conftest import REGISTERS, risk
 

@@ -14,12 +14,12 @@ import pandas as pd
 import pytest
 from click.testing import CliRunner
 
-from riskmodel.allocation import REASONS
+from riskmodel.coverage.allocation import REASONS
 from riskmodel.cli import main
-from riskmodel.colours import PAYER_COLOURS, REASON_COLOURS
-from riskmodel.formatting import chance, md_escape, money_short, money_with_margin, trials_to_halve
-from riskmodel.reporting import QuarterlyReport, table
-from riskmodel.svgcharts import loss_exceedance_svg, reasons_svg, top_risks_svg, waterfall_svg, who_pays_svg
+from riskmodel.outputs.colours import PAYER_COLOURS, REASON_COLOURS
+from riskmodel.io.formatting import chance, md_escape, money_short, money_with_margin, trials_to_halve
+from riskmodel.outputs.reporting import QuarterlyReport, table
+from riskmodel.outputs.svgcharts import loss_exceedance_svg, reasons_svg, top_risks_svg, waterfall_svg, who_pays_svg
 
 from .conftest import REGISTERS
 
@@ -334,7 +334,7 @@ def test_the_report_reads_the_incident_log_and_shows_the_72_hour_clock(tmp_path)
     """The quarterly report (and so the review and the dashboard) uses the practice's incident
     log as `simulate` does: the same frequencies, the 72-hour clock in words, and a waterfall step
     for what the log changed."""
-    from riskmodel.review import summary_text
+    from riskmodel.outputs.review import summary_text
 
     reg = REGISTERS / "meadowbank-average" / "2026Q4.csv"
     prev = QuarterlyReport.build(str(REGISTERS / "meadowbank-average" / "2026Q3.csv"), "2026Q3", trials=3_000)

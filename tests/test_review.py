@@ -5,10 +5,10 @@ import copy
 
 import pytest
 
-from riskmodel.colours import REASON_COLOURS
-from riskmodel.review import (chart_rows, formatted, margins_note, overview, round_up, summary_text,
+from riskmodel.outputs.colours import REASON_COLOURS
+from riskmodel.outputs.review import (chart_rows, formatted, margins_note, overview, round_up, summary_text,
                               talking_points)
-from riskmodel.svgcharts import limits_svg, reasons_svg
+from riskmodel.outputs.svgcharts import limits_svg, reasons_svg
 
 
 def results(**over) -> dict:
@@ -135,9 +135,9 @@ def test_unlimited_and_uninsured_policies_read_plainly():
 
 
 def test_review_and_report_share_the_insurance_advice():
-    """The review's insurance points are the report's advice (riskmodel.actions.insurance_advice)."""
-    from riskmodel.actions import insurance_advice
-    from riskmodel.formatting import md_escape
+    """The review's insurance points are the report's advice (riskmodel.analysis.actions.insurance_advice)."""
+    from riskmodel.analysis.actions import insurance_advice
+    from riskmodel.io.formatting import md_escape
 
     for r in (results(policy=None), results(limit_for_1_in_100=130_000.0),
               results(limit_for_1_in_100=100_000.0, prob_aggregate_exhausted=0.02),
@@ -169,7 +169,7 @@ def test_an_open_breach_is_raised_first():
 
 
 def test_standards_across_practices_compactly():
-    from riskmodel.review import standards_overview
+    from riskmodel.outputs.review import standards_overview
 
     a = results(standards={"cyber_essentials": [{"id": "firewalls", "name": "Firewalls", "status": "missing", "controls": []},
                                                 {"id": "p", "name": "Patching", "status": "in_place", "controls": ["patching"]},
@@ -180,5 +180,5 @@ def test_standards_across_practices_compactly():
     assert list(df["Cyber Essentials covered"]) == ["1 of 3", "—"]
     assert df["Cyber Essentials not covered"].iloc[0] == "Firewalls; Malware <b> (planned)"
     assert df["NDG standards not covered"].iloc[0] == "none"
-    from riskmodel.reporting import table
+    from riskmodel.outputs.reporting import table
     assert "<b>" not in table(df).to_html()

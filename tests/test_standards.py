@@ -3,11 +3,11 @@ from __future__ import annotations
 
 import pytest
 
-from riskmodel.errors import InputError
-from riskmodel.register import load_register
-from riskmodel.standards import (STANDARDS, load_standards, requirement_status, standards_status,
+from riskmodel.io.errors import InputError
+from riskmodel.inputs.register import load_register
+from riskmodel.inputs.standards import (STANDARDS, load_standards, requirement_status, standards_status,
                                  standards_text)
-from riskmodel.tables import load_controls
+from riskmodel.inputs.controls import load_controls
 
 from .conftest import risk
 
