@@ -44,6 +44,23 @@ def parse_row(values: dict, n: int, log: ProblemLog, controls: dict[str, Control
     frequency = _frequency(values, n, log, scales)
     components = _components(values, n, log, scales, category if category in CATEGORIES else None)
 
+    names = _controls(values, n, log, controls, status)
+    common_shock, multiplier, targets, effect = _shock(values, n, log)
+    tags = tuple(t.lower() for t in parse_list(values.get("tags")))
+    details = tuple((c, cell_text(values.get(c))) for c in DETAIL_COLUMNS if not is_blank(values.get(c)))
+    if len(log.errors) > before or frequency is None or components is None:
+        return None
+    if not components:
+        log.warn(n, None, None, "this risk has no loss components filled in, so it adds nothing to the losses")
+    return Risk(risk_id, title, category, owner, frequency, tuple(components), tuple(names),
+                common_shock, multiplier, targets, tags, details, n,
+                effect if effect in SHOCK_EFFECTS else "concentrate")
+
+
+def _controls(values: dict, n: int, log: ProblemLog, controls: dict[str, Control],
+              status: dict[str, tuple[bool, int]]) -> list[str]:
+    """The controls named on row ``n`` (cell ``controls``), recording each one's status (in place
+    or planned, the same on every row) in ``status``."""
     names: list[str] = []
     for item in parse_list(values.get("controls")):
         m = _CONTROL_ITEM.match(item.strip().lower())
@@ -69,7 +86,11 @@ def parse_row(values: dict, n: int, log: ProblemLog, controls: dict[str, Control
         status.setdefault(name, (in_place, n))
         if name not in names:
             names.append(name)
+    return names
 
+
+def _shock(values: dict, n: int, log: ProblemLog) -> tuple[bool, float, tuple[str, ...], str]:
+    """Row ``n``'s common-shock cells: whether it is one, its multiplier, targets and effect."""
     try:
         common_shock = parse_bool(values.get("common_shock"))
     except ValueError:
@@ -97,15 +118,7 @@ def parse_row(values: dict, n: int, log: ProblemLog, controls: dict[str, Control
                   "or 'add' (a shock year adds events on top of them)")
     elif not common_shock and not is_blank(values.get("shock_effect")):
         log.warn(n, "shock_effect", values.get("shock_effect"), "ignored because common_shock is not 'yes'")
-    tags = tuple(t.lower() for t in parse_list(values.get("tags")))
-    details = tuple((c, cell_text(values.get(c))) for c in DETAIL_COLUMNS if not is_blank(values.get(c)))
-    if len(log.errors) > before or frequency is None or components is None:
-        return None
-    if not components:
-        log.warn(n, None, None, "this risk has no loss components filled in, so it adds nothing to the losses")
-    return Risk(risk_id, title, category, owner, frequency, tuple(components), tuple(names),
-                common_shock, multiplier, targets, tags, details, n,
-                effect if effect in SHOCK_EFFECTS else "concentrate")
+    return common_shock, multiplier, targets, effect
 
 
 def clean_id(value: Any) -> str:
