@@ -176,6 +176,29 @@ def _when(log: ProblemLog, row: int, column: str, value: Any) -> dt.datetime | N
         return None
 
 
+def _costs(values: dict, row: int, log: ProblemLog) -> tuple[float | None, list[tuple[str, float]]]:
+    """Row ``row``'s pounds spent: the total (``cost``) and by component (``<component>_cost``)."""
+    cost = None
+    comps = []
+    for column in ("cost",) + COST_COLUMNS:
+        v = values.get(column)
+        if is_blank(v):
+            continue
+        try:
+            x = parse_number(v)
+        except (NumberError, ValueError, TypeError) as exc:
+            log.error(row, column, v, "expected pounds spent, e.g. 1200 or £1,200" + number_hint(exc))
+            continue
+        if not x >= 0 or x > 1e10:
+            log.error(row, column, v, "expected pounds spent, from 0 to £10 billion")
+            continue
+        if column == "cost":
+            cost = x
+        else:
+            comps.append((column[:-len("_cost")], x))
+    return cost, comps
+
+
 def _parse_row(values: dict, row: int, log: ProblemLog, ids: dict[str, str], limit: dt.datetime,
                limit_name: str, seen: dict[str, int], until: dt.datetime | None = None) -> Incident | None:
     before = len(log.errors)
@@ -234,24 +257,7 @@ def _parse_row(values: dict, row: int, log: ProblemLog, ids: dict[str, str], lim
         if informed is not None and informed.date() < discovered.date():
             log.error(row, "patients_informed", values.get("patients_informed"),
                       f"patients informed before it was discovered ({discovered:%Y-%m-%d}); correct either date")
-    cost = None
-    comps = []
-    for column in ("cost",) + COST_COLUMNS:
-        v = values.get(column)
-        if is_blank(v):
-            continue
-        try:
-            x = parse_number(v)
-        except (NumberError, ValueError, TypeError) as exc:
-            log.error(row, column, v, "expected pounds spent, e.g. 1200 or £1,200" + number_hint(exc))
-            continue
-        if not x >= 0 or x > 1e10:
-            log.error(row, column, v, "expected pounds spent, from 0 to £10 billion")
-            continue
-        if column == "cost":
-            cost = x
-        else:
-            comps.append((column[:-len("_cost")], x))
+    cost, comps = _costs(values, row, log)
     if (cost is not None or comps) and kind == "near_miss":
         log.warn(row, "cost", cost, "a near miss with a cost: kept, but costs are checked only for incidents")
     notes = "" if is_blank(values.get("notes")) else str(values.get("notes"))

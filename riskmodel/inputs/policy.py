@@ -186,6 +186,7 @@ class Policy:
         least one section is covered."""
         return self.cover and self.aggregate_limit > 0 and any(s.covered for s in self.sections.values())
 
+
 def load_policy(path: str | Path, known_controls: set[str] | None = None) -> Policy:
     """Read and validate a policy schedule.
 
@@ -230,41 +231,7 @@ def load_policy(path: str | Path, known_controls: set[str] | None = None) -> Pol
             log.error(None, "requires_controls", c, f"unknown control; expected one of: {', '.join(sorted(known_controls))}")
     kw["requires_controls"] = tuple(req)
 
-    sections: dict[str, Section] = {}
-    raw_sections = data.get("sections", {})
-    if not isinstance(raw_sections, dict):
-        log.error(None, "sections", raw_sections, "expected [sections.<component>] tables")
-        raw_sections = {}
-    for comp, sec in raw_sections.items():
-        prefix = f"sections.{comp}."
-        if comp not in COMPONENTS:
-            log.error(None, f"sections.{comp}", None, f"unknown section; expected one of: {', '.join(COMPONENTS)}")
-            continue
-        if not isinstance(sec, dict):
-            log.error(None, f"sections.{comp}", sec, "expected a table with covered = true/false")
-            continue
-        check_keys(log, sec, _BI if comp == BUSINESS_INTERRUPTION else _SECTION, prefix)
-        covered = take_bool(log, sec, "covered", comp not in NOT_COVERED_BY_DEFAULT, prefix=prefix)
-        sublimit = take_number(log, sec, "sublimit", None, prefix=prefix)
-        if sublimit == 0:
-            log.error(None, f"{prefix}sublimit", sec["sublimit"], _SUBLIMIT_HINT)
-            sublimit = None
-        sections[comp] = Section(covered, sublimit, take_number(log, sec, "excess", None, prefix=prefix))
-        if comp == BUSINESS_INTERRUPTION:
-            kw["waiting_period_hours"] = take_number(log, sec, "waiting_period_hours",
-                                                     DEFAULT_WAITING_PERIOD_HOURS, prefix=prefix)
-            kw["indemnity_period_hours"] = take_number(log, sec, "indemnity_period_hours", None, prefix=prefix)
-            waiting, indemnity = kw["waiting_period_hours"], kw["indemnity_period_hours"]
-            if waiting is not None and indemnity is not None and waiting > indemnity:
-                log.warn(None, f"{prefix}waiting_period_hours", sec.get("waiting_period_hours", waiting),
-                         f"the waiting period ({waiting:g} hours) is longer than the indemnity period "
-                         f"({indemnity:g} hours), so business interruption can never pay; check the schedule "
-                         "(both are counted from the start of the outage)")
-            mode = sec.get("waiting_period_mode", "beyond")
-            if mode not in WAITING_MODES:
-                log.error(None, f"{prefix}waiting_period_mode", mode, "expected 'beyond' or 'qualifying'")
-            else:
-                kw["waiting_period_mode"] = mode
+    sections = _sections(log, data, kw)
     log.raise_if_errors()
     return Policy(sections=sections, warnings=tuple(log.warnings), **kw)
 
@@ -307,3 +274,44 @@ def _take_aggregate_limit(log: ProblemLog, data: dict, cover: bool) -> float | N
         log.error(None, key, value, f"{what}; {_NO_COVER_HINT}")
         return None
     return limit
+
+
+def _sections(log: ProblemLog, data: dict, kw: dict) -> dict[str, Section]:
+    """The schedule's ``[sections.<component>]`` tables; business interruption's waiting and
+    indemnity periods go into ``kw`` (the policy's own terms)."""
+    sections: dict[str, Section] = {}
+    raw_sections = data.get("sections", {})
+    if not isinstance(raw_sections, dict):
+        log.error(None, "sections", raw_sections, "expected [sections.<component>] tables")
+        raw_sections = {}
+    for comp, sec in raw_sections.items():
+        prefix = f"sections.{comp}."
+        if comp not in COMPONENTS:
+            log.error(None, f"sections.{comp}", None, f"unknown section; expected one of: {', '.join(COMPONENTS)}")
+            continue
+        if not isinstance(sec, dict):
+            log.error(None, f"sections.{comp}", sec, "expected a table with covered = true/false")
+            continue
+        check_keys(log, sec, _BI if comp == BUSINESS_INTERRUPTION else _SECTION, prefix)
+        covered = take_bool(log, sec, "covered", comp not in NOT_COVERED_BY_DEFAULT, prefix=prefix)
+        sublimit = take_number(log, sec, "sublimit", None, prefix=prefix)
+        if sublimit == 0:
+            log.error(None, f"{prefix}sublimit", sec["sublimit"], _SUBLIMIT_HINT)
+            sublimit = None
+        sections[comp] = Section(covered, sublimit, take_number(log, sec, "excess", None, prefix=prefix))
+        if comp == BUSINESS_INTERRUPTION:
+            kw["waiting_period_hours"] = take_number(log, sec, "waiting_period_hours",
+                                                     DEFAULT_WAITING_PERIOD_HOURS, prefix=prefix)
+            kw["indemnity_period_hours"] = take_number(log, sec, "indemnity_period_hours", None, prefix=prefix)
+            waiting, indemnity = kw["waiting_period_hours"], kw["indemnity_period_hours"]
+            if waiting is not None and indemnity is not None and waiting > indemnity:
+                log.warn(None, f"{prefix}waiting_period_hours", sec.get("waiting_period_hours", waiting),
+                         f"the waiting period ({waiting:g} hours) is longer than the indemnity period "
+                         f"({indemnity:g} hours), so business interruption can never pay; check the schedule "
+                         "(both are counted from the start of the outage)")
+            mode = sec.get("waiting_period_mode", "beyond")
+            if mode not in WAITING_MODES:
+                log.error(None, f"{prefix}waiting_period_mode", mode, "expected 'beyond' or 'qualifying'")
+            else:
+                kw["waiting_period_mode"] = mode
+    return sections
