@@ -143,6 +143,21 @@ def _ticks(vmax: float) -> list[float]:
     return [i * step for i in range(n + 1)]
 
 
+def _legend(legend, plot_l: float, width: int) -> tuple[list[str], int]:
+    """A bar chart's legend: (label, colour, hollow) swatches in rows from ``plot_l``, and its height."""
+    out_legend, lx, ly = [], 0.0, 0
+    for label, colour, hollow in legend:
+        wdt = _text_width(label) + 30
+        if lx and lx + wdt > width - plot_l:
+            lx, ly = 0.0, ly + 16
+        fill = "white" if hollow else colour
+        out_legend.append(f"<rect x='{plot_l + lx:.0f}' y='{ly}' width='11' height='11' fill='{fill}' "
+                          f"stroke='{colour}' stroke-width='{2 if hollow else 0}'/>"
+                          f"<text class='rm-legend' x='{plot_l + lx + 15:.0f}' y='{ly + 10}'>{_esc(label)}</text>")
+        lx += wdt
+    return out_legend, (ly + 22) if legend else 0
+
+
 def bars_svg(rows: list[dict], *, title: str, xlabel: str, legend: list[tuple[str, str, bool]] = (),
              css_class: str = "rm-bars", width: int = 760) -> str:
     """Horizontal bars on a linear axis from £0, one or more bars per row.
@@ -174,17 +189,7 @@ def bars_svg(rows: list[dict], *, title: str, xlabel: str, legend: list[tuple[st
     def sx(v):
         return plot_l + pw * max(0.0, v) / top_v
 
-    out_legend, lx, ly = [], 0.0, 0
-    for label, colour, hollow in legend:
-        wdt = _text_width(label) + 30
-        if lx and lx + wdt > width - plot_l:
-            lx, ly = 0.0, ly + 16
-        fill = "white" if hollow else colour
-        out_legend.append(f"<rect x='{plot_l + lx:.0f}' y='{ly}' width='11' height='11' fill='{fill}' "
-                          f"stroke='{colour}' stroke-width='{2 if hollow else 0}'/>"
-                          f"<text class='rm-legend' x='{plot_l + lx + 15:.0f}' y='{ly + 10}'>{_esc(label)}</text>")
-        lx += wdt
-    legend_h = (ly + 22) if legend else 0
+    out_legend, legend_h = _legend(legend, plot_l, width)
     top = 28 + legend_h
     body, y = [], top
     for r, label in zip(rows, labels):
