@@ -20,7 +20,7 @@ _CONTROL_ITEM = re.compile(r"^(?P<name>[a-z0-9_ .-]+?)\s*(\((?P<status>[a-z _-]+
 
 
 def parse_row(values: dict, n: int, log: ProblemLog, controls: dict[str, Control], scales: Scales,
-               status: dict[str, tuple[bool, int]]) -> Risk | None:
+              status: dict[str, tuple[bool, int]]) -> Risk | None:
     before = len(log.errors)
     risk_id = clean_id(values.get("risk_id"))
     if not risk_id:

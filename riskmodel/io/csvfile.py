@@ -57,7 +57,7 @@ def read_csv_grid(path: Path, header: str | None):
     size = path.stat().st_size
     if size > MAX_FILE_BYTES:
         raise fail(file, f"the file is {size / 2**20:,.0f} MB, more than the {MAX_FILE_BYTES / 2**20:,.0f} MB "
-                    f"a register may use (at most {MAX_ROWS:,} rows of data)")
+                   f"a register may use (at most {MAX_ROWS:,} rows of data)")
     text, notes = _decode(path, path.read_bytes())
     delimiter = sniff_delimiter(text, header)
     grid: dict[int, list[Any]] = {}

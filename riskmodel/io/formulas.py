@@ -95,7 +95,7 @@ def evaluate_formula(formula: str, lookup: Callable[[int, int, int], float], dep
 
 
 def resolve_formulas(label: str, grid: dict[int, list[Any]], formulas: dict[tuple[int, int], str],
-                      errors: dict[tuple[int, int], str]) -> dict[tuple[int, int], Problem]:
+                     errors: dict[tuple[int, int], str]) -> dict[tuple[int, int], Problem]:
     """Fill formula cells without a saved result where they are plain arithmetic; problems for
     the others and for Excel error values, by cell."""
     out: dict[tuple[int, int], Problem] = {}

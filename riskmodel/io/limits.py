@@ -42,4 +42,4 @@ def describe(exc: BaseException) -> str:
 def too_many(label: str, what: str) -> InputError:
     """The error for a table with more rows than :data:`MAX_ROWS` of data or :data:`MAX_SCAN_ROWS` in all."""
     return fail(label, f"the sheet has {what}; a table may hold at most {MAX_ROWS:,} rows of data "
-                 f"within its first {MAX_SCAN_ROWS:,} rows: delete the unused rows below it")
+                f"within its first {MAX_SCAN_ROWS:,} rows: delete the unused rows below it")

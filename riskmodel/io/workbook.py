@@ -39,17 +39,17 @@ def _check_workbook_size(path: Path) -> None:
     total = sum(i.file_size for i in infos)
     if total > MAX_FILE_BYTES:
         raise fail(file, f"the workbook unpacks to {total / 2**20:,.0f} MB, more than the "
-                    f"{MAX_FILE_BYTES / 2**20:,.0f} MB a register may use; copy the register sheet into a new "
-                    "workbook, or export it as CSV")
+                   f"{MAX_FILE_BYTES / 2**20:,.0f} MB a register may use; copy the register sheet into a new "
+                   "workbook, or export it as CSV")
     for i in infos:
         if i.filename.lower().endswith("sharedstrings.xml") and i.file_size > MAX_STRINGS_BYTES:
             raise fail(file, f"the workbook's table of text ('{i.filename}') unpacks to "
-                        f"{i.file_size / 2**20:,.0f} MB, more than the {MAX_STRINGS_BYTES / 2**20:,.0f} MB a "
-                        "register needs; copy the register sheet into a new workbook, or export it as CSV")
+                       f"{i.file_size / 2**20:,.0f} MB, more than the {MAX_STRINGS_BYTES / 2**20:,.0f} MB a "
+                       "register needs; copy the register sheet into a new workbook, or export it as CSV")
         if i.file_size > 2**20 and i.file_size > MAX_COMPRESSION_RATIO * max(i.compress_size, 1):
             raise fail(file, f"part '{i.filename}' of the workbook unpacks to {i.file_size / 2**20:,.0f} MB "
-                        f"from {i.compress_size / 2**10:,.0f} KB, more than {MAX_COMPRESSION_RATIO} times "
-                        f"smaller: not an ordinary register; {SAVE_AGAIN}")
+                       f"from {i.compress_size / 2**10:,.0f} KB, more than {MAX_COMPRESSION_RATIO} times "
+                       f"smaller: not an ordinary register; {SAVE_AGAIN}")
 
 
 def _open_workbook(path: Path):
@@ -200,8 +200,8 @@ def _read_sheet(book, file: str, name: str):
         size = 0
     if size > MAX_SHEET_BYTES:
         raise fail(label, f"the sheet unpacks to {size / 2**20:,.0f} MB, more than the "
-                    f"{MAX_SHEET_BYTES / 2**20:,.0f} MB a table may use; delete the unused rows and columns, "
-                    "or copy the table into a new workbook")
+                   f"{MAX_SHEET_BYTES / 2**20:,.0f} MB a table may use; delete the unused rows and columns, "
+                   "or copy the table into a new workbook")
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
@@ -241,7 +241,7 @@ def _read_sheet(book, file: str, name: str):
         raise
     except Exception as exc:
         raise fail(label, f"not a readable Excel workbook: the sheet could not be read "
-                    f"({describe(exc)}); {SAVE_AGAIN}") from None
+                   f"({describe(exc)}); {SAVE_AGAIN}") from None
     return label, grid, formulas, errors, merged, problems
 
 
