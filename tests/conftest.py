@@ -1,4 +1,5 @@
-"""Shared fixtures: small registers written to a temporary folder."""
+"""Shared test helpers: small registers, policies and incident logs written to a temporary folder,
+the problems a register raises, and the command line run in this process."""
 from __future__ import annotations
 
 import csv
@@ -38,6 +39,7 @@ def write_register(folder: Path, rows: list[dict], name: str = "register.csv", p
 
 
 def risk(risk_id: str = "R1", **kw) -> dict:
+    """A register row of one risk (ransomware, once a year, £1,000-£10,000), with ``kw`` changed."""
     row = {"risk_id": risk_id, "title": f"Risk {risk_id}", "category": "ransomware",
            "system_owner": "practice", "events_per_year": 1.0,
            "incident_response_low": 1000, "incident_response_high": 10000}
@@ -47,6 +49,55 @@ def risk(risk_id: str = "R1", **kw) -> dict:
 
 @pytest.fixture
 def make_register(tmp_path):
+    """``make(rows, **kw)``: a CSV register of ``rows`` in a fresh practice folder (:func:`write_register`)."""
     def make(rows, **kw):
         return write_register(tmp_path / "practice", rows, **kw)
     return make
+
+
+def write_policy(folder: Path, text: str, name: str = "policy.toml") -> Path:
+    """Write a policy schedule (TOML text) into ``folder``."""
+    folder.mkdir(parents=True, exist_ok=True)
+    path = folder / name
+    path.write_text(text, encoding="utf-8")
+    return path
+
+
+#: The incident log's columns, as a CSV header line.
+INCIDENT_HEADER = ("incident_id,discovered,kind,risk_id,category,reportable,reported_to_ico,patients_informed,"
+                   "cost,notes\n")
+
+
+def write_incidents(folder: Path, body: str, header: str = INCIDENT_HEADER, name: str = "incidents.csv") -> Path:
+    """Write an incident log (CSV: ``header`` then ``body``) into ``folder``."""
+    folder.mkdir(parents=True, exist_ok=True)
+    path = folder / name
+    path.write_text(header + body, encoding="utf-8")
+    return path
+
+
+def register_problems(path, severity: str | None = None) -> list:
+    """The problems loading the register at ``path`` raises (those of ``severity``, or all);
+    fails the test if it loads."""
+    from riskmodel.inputs.register import load_register
+    from riskmodel.io.errors import InputError
+
+    with pytest.raises(InputError) as info:
+        load_register(path)
+    return [p for p in info.value.problems if severity is None or p.severity == severity]
+
+
+def the_problem(found: list, column: str | None = None, row: int | None = None):
+    """The one problem of ``found`` at ``column`` and ``row`` (None: any); fails unless exactly one."""
+    hits = [p for p in found if (column is None or p.column == column) and (row is None or p.row == row)]
+    assert len(hits) == 1, f"expected one problem at row {row}, column {column}: {found}"
+    return hits[0]
+
+
+def run_cli(*args, **kw):
+    """``riskmodel ARGS`` run in this process by click's runner (arguments may be paths or numbers)."""
+    from click.testing import CliRunner
+
+    from riskmodel.cli import main
+
+    return CliRunner().invoke(main, [str(a) for a in args], **kw)

@@ -18,16 +18,14 @@ from pathlib import Path
 
 import nbformat
 import pytest
-from click.testing import CliRunner
 
 from riskmodel.outputs import batch
 from riskmodel.io.atomic import atomic_path
 from riskmodel.outputs.batch import CSP, LiveMarkupError, chromium_command, live_markup, manifest_text, quarter_lock, to_html
-from riskmodel.cli import main
 from riskmodel.io.formatting import csv_cell, printable
 from riskmodel.outputs.textreport import summary_text
 
-from .conftest import REGISTERS
+from .conftest import REGISTERS, run_cli
 
 pytestmark = pytest.mark.notebook
 
@@ -146,8 +144,8 @@ def hostile(tmp_path_factory):
     shutil.copy(broken / "2026Q3.csv", broken / "2026Q4.csv")
     out = root / "outputs"
     base = ["report", "--registers", str(regs), "--outputs", str(out), "--trials", "400", "--seed", "3"]
-    first = CliRunner().invoke(main, base + ["--quarter", "2026Q3", "--practice", EVIL_FOLDER])
-    second = CliRunner().invoke(main, base + ["--quarter", "2026Q4", "--previous", "2026Q3"])
+    first = run_cli(*base, "--quarter", "2026Q3", "--practice", EVIL_FOLDER)
+    second = run_cli(*base, "--quarter", "2026Q4", "--previous", "2026Q3")
     return first, second, out
 
 
@@ -284,8 +282,8 @@ def test_a_page_printed_to_pdf_runs_no_script_and_fetches_nothing(tmp_path):
 
 # ---- the batch never lies --------------------------------------------------------------------------
 def _run(regs: Path, out: Path, *extra: str, quarter: str = "2026Q4"):
-    return CliRunner().invoke(main, ["report", "--quarter", quarter, "--registers", str(regs), "--outputs", str(out),
-                                     "--trials", "300", "--seed", "9", *extra])
+    return run_cli("report", "--quarter", quarter, "--registers", str(regs), "--outputs", str(out),
+                   "--trials", "300", "--seed", "9", *extra)
 
 
 def _manifest(out: Path) -> dict[str, dict]:
@@ -442,5 +440,5 @@ def test_a_read_only_outputs_folder_gives_a_clear_message(tmp_path, monkeypatch)
 
 
 def test_previous_must_be_a_quarter():
-    res = CliRunner().invoke(main, ["report", "--quarter", "2026Q4", "--previous", "../../etc"])
+    res = run_cli("report", "--quarter", "2026Q4", "--previous", "../../etc")
     assert res.exit_code == 2 and "--previous" in res.output

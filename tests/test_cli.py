@@ -6,24 +6,18 @@ import subprocess
 import sys
 from pathlib import Path
 
-from click.testing import CliRunner
-
 from riskmodel.cli import main
 
-from .conftest import risk
+from .conftest import risk, run_cli
 
 GROSS_KEYS = {"mean", "mean_se", "p50", "p90", "p95", "p99", "p99_5", "tvar99",
               "p95_se", "p99_se", "p99_5_se", "tvar99_se"}
 RISK_KEYS = {"risk_id", "mean", "p99", "p99_se", "prob_event", "cost_if_event_p50", "cost_if_event_p90"}
 
 
-def run(*args):
-    return CliRunner().invoke(main, [str(a) for a in args])
-
-
 def test_simulate_json_contract(tmp_path):
     out = tmp_path / "r.json"
-    res = run("simulate", "registers/meadowbank-average/2026Q4.csv", "--trials", 5000, "--seed", 3, "--json", out)
+    res = run_cli("simulate", "registers/meadowbank-average/2026Q4.csv", "--trials", 5000, "--seed", 3, "--json", out)
     assert res.exit_code == 0, res.output
     data = json.loads(out.read_text())
     assert data["trials"] == 5000 and data["seed"] == 3
@@ -40,7 +34,7 @@ def test_simulate_json_contract(tmp_path):
 
 
 def test_simulate_json_to_stdout_is_json_only():
-    res = run("simulate", "registers/riverside-rural/2026Q4.csv", "--trials", 2000, "--json", "-", "--no-policy")
+    res = run_cli("simulate", "registers/riverside-rural/2026Q4.csv", "--trials", 2000, "--json", "-", "--no-policy")
     assert res.exit_code == 0
     data = json.loads(res.stdout)
     assert data["trials"] == 2000 and data["policy"] is None  # contracts beside it still apply
@@ -48,7 +42,7 @@ def test_simulate_json_to_stdout_is_json_only():
 
 
 def test_readable_summary_in_pounds():
-    res = run("simulate", "registers/northgate-multisite/2026Q4.xlsx", "--trials", 3000)
+    res = run_cli("simulate", "registers/northgate-multisite/2026Q4.xlsx", "--trials", 3000)
     assert res.exit_code == 0, res.output
     assert "Expected annual loss" in res.output and "£" in res.output and "1-in-100" in res.output
 
@@ -56,16 +50,16 @@ def test_readable_summary_in_pounds():
 def test_invalid_register_exits_non_zero_without_output_or_traceback(make_register, tmp_path):
     path = make_register([risk(category="meteor"), risk("R2", incident_response_low="x")])
     out = tmp_path / "out.json"
-    res = run("simulate", path, "--json", out)
+    res = run_cli("simulate", path, "--json", out)
     assert res.exit_code == 2
     assert "Traceback" not in res.output and "row 2" in res.output and "row 3" in res.output
     assert not out.exists() and not list(tmp_path.glob(".out.json*"))
-    res = run("validate", path)
+    res = run_cli("validate", path)
     assert res.exit_code == 2 and "category" in res.output
 
 
 def test_validate_ok():
-    res = run("validate", "registers/northgate-multisite/2026Q4.xlsx")
+    res = run_cli("validate", "registers/northgate-multisite/2026Q4.xlsx")
     assert res.exit_code == 0 and "OK" in res.output
 
 
@@ -74,7 +68,7 @@ def test_compare_policies(tmp_path):
     big = tmp_path / "big.toml"
     big.write_text('name = "Big"\npremium = 3000\naggregate_limit = 1000000\nexcess = 1000\n')
     out = tmp_path / "cmp.json"
-    res = run("compare-policies", reg, "registers/meadowbank-average/policy.toml", big, "--trials", 5000,
+    res = run_cli("compare-policies", reg, "registers/meadowbank-average/policy.toml", big, "--trials", 5000,
               "--json", out)
     assert res.exit_code == 0, res.output
     rows = json.loads(out.read_text())["policies"]
@@ -88,11 +82,7 @@ def test_console_script_installed():
 
 
 def test_dashboard_without_registers_says_where_it_looked(tmp_path):
-    from click.testing import CliRunner
-
-    from riskmodel.cli import main
-
-    res = CliRunner().invoke(main, ["dashboard", "--registers", str(tmp_path), "--no-browser"])
+    res = run_cli("dashboard", "--registers", str(tmp_path), "--no-browser")
     assert res.exit_code == 2
     assert str(tmp_path) in res.output and "2026Q4.xlsx" in res.output and "--registers" in res.output
 
@@ -100,7 +90,7 @@ def test_dashboard_without_registers_says_where_it_looked(tmp_path):
 def test_compare_policies_with_an_unlimited_policy_writes_valid_json(tmp_path):
     pol = tmp_path / "unlimited.toml"
     pol.write_text('name = "Unlimited"\naggregate_limit = "unlimited"\nexcess = 1000\n', encoding="utf-8")
-    res = run("compare-policies", "registers/meadowbank-average/2026Q4.csv", pol,
+    res = run_cli("compare-policies", "registers/meadowbank-average/2026Q4.csv", pol,
               "registers/meadowbank-average/policy.toml", "--trials", 2000, "--json", "-")
     assert res.exit_code == 0, res.output
     rows = json.loads(res.output[res.output.index("{"):])["policies"]
@@ -129,7 +119,7 @@ def test_every_command_taking_trials_refuses_zero_and_negative(tmp_path):
             "dashboard": ["--no-browser", "--port", "1"]}
     for name in _commands_taking_trials():
         for bad in ("0", "-5"):
-            res = run(name, *args[name], "--trials", bad)
+            res = run_cli(name, *args[name], "--trials", bad)
             assert res.exit_code == 2, (name, bad, res.output)
             assert "--trials" in res.output and "Traceback" not in res.output
             assert res.exception is None or isinstance(res.exception, SystemExit)
@@ -146,25 +136,25 @@ def _one_clear_line(res, *words):
 
 def test_json_to_a_folder_is_refused_before_simulating(tmp_path):
     reg = "registers/meadowbank-average/2026Q4.csv"
-    _one_clear_line(run("simulate", reg, "--trials", 500, "--json", tmp_path), "--json", "folder", "results.json")
-    _one_clear_line(run("compare-policies", reg, "registers/meadowbank-average/policy.toml", "--json", tmp_path),
+    _one_clear_line(run_cli("simulate", reg, "--trials", 500, "--json", tmp_path), "--json", "folder", "results.json")
+    _one_clear_line(run_cli("compare-policies", reg, "registers/meadowbank-average/policy.toml", "--json", tmp_path),
                     "--json", "folder")
     blocker = tmp_path / "file"
     blocker.write_text("x")
-    _one_clear_line(run("simulate", reg, "--trials", 500, "--json", blocker / "out.json"), "--json", "not a folder")
+    _one_clear_line(run_cli("simulate", reg, "--trials", 500, "--json", blocker / "out.json"), "--json", "not a folder")
 
 
 def test_report_misuse_gives_one_line(tmp_path, monkeypatch):
     monkeypatch.chdir(tmp_path)
-    _one_clear_line(run("report", "--quarter", "2026Q4"), "registers", "riskmodel examples")   # no registers/ here
+    _one_clear_line(run_cli("report", "--quarter", "2026Q4"), "registers", "riskmodel examples")   # no registers/ here
     regs = tmp_path / "registers"
     regs.mkdir()
-    _one_clear_line(run("report", "--quarter", "2026Q4"), "no practice folders")
-    run("examples", regs)
-    _one_clear_line(run("report", "--quarter", "2026Q4", "--previous", "2025Q1"), "--previous 2025Q1",
+    _one_clear_line(run_cli("report", "--quarter", "2026Q4"), "no practice folders")
+    run_cli("examples", regs)
+    _one_clear_line(run_cli("report", "--quarter", "2026Q4", "--previous", "2025Q1"), "--previous 2025Q1",
                     "no reports")
-    _one_clear_line(run("report", "--quarter", "2026Q3", "--previous", "2026Q4"), "not before")
-    res = run("report", "--quarter", "2026-4")
+    _one_clear_line(run_cli("report", "--quarter", "2026Q3", "--previous", "2026Q4"), "not before")
+    res = run_cli("report", "--quarter", "2026-4")
     assert res.exit_code == 2 and "2026Q4" in res.output and "Traceback" not in res.output
 
 
@@ -182,7 +172,7 @@ def test_a_lowercase_quarter_is_read_as_the_uppercase_one(tmp_path, monkeypatch)
     monkeypatch.setattr(batch, "run_batch", fake_batch)
     (tmp_path / "outputs" / "2026Q3").mkdir(parents=True)
     (tmp_path / "outputs" / "2026Q3" / "manifest.csv").write_text("practice\n")
-    res = run("report", "--quarter", "2026q4", "--previous", "2026q3", "--registers", "registers",
+    res = run_cli("report", "--quarter", "2026q4", "--previous", "2026q3", "--registers", "registers",
               "--outputs", tmp_path / "outputs")
     assert res.exit_code == 0, res.output
     assert seen == {"quarter": "2026Q4", "previous": "2026Q3"}
@@ -192,28 +182,28 @@ def test_missing_files_give_one_line():
     for args in (("simulate", "registers/nowhere/2026Q4.csv"), ("validate", "nowhere.xlsx"),
                  ("simulate", "registers/meadowbank-average/2026Q4.csv", "--policy", "nowhere.toml"),
                  ("compare-policies", "registers/meadowbank-average/2026Q4.csv", "nowhere.toml")):
-        res = run(*args)
+        res = run_cli(*args)
         assert res.exit_code == 2 and "Traceback" not in res.output and "not found" in res.output, (args, res.output)
 
 
 def test_examples_copies_the_practices_and_never_overwrites(tmp_path):
     target = tmp_path / "mine"
-    res = run("examples", target)
+    res = run_cli("examples", target)
     assert res.exit_code == 0, res.output
     assert "copied 3 example practices" in res.output and str(target) in res.output
     copied = sorted(p.name for p in target.iterdir())
     assert copied == ["README.md", "meadowbank-average", "northgate-multisite", "riverside-rural"]
     assert (target / "northgate-multisite" / "2026Q4.xlsx").is_file()
     assert not list(target.rglob("*.py"))
-    run_ = run("validate", target / "meadowbank-average" / "2026Q4.csv")
+    run_ = run_cli("validate", target / "meadowbank-average" / "2026Q4.csv")
     assert run_.exit_code == 0, run_.output
 
     mine = target / "meadowbank-average" / "2026Q4.csv"
     mine.write_text("edited by the practice\n")
-    _one_clear_line(run("examples", target), "not copied", "meadowbank-average", "nothing was overwritten")
+    _one_clear_line(run_cli("examples", target), "not copied", "meadowbank-average", "nothing was overwritten")
     assert mine.read_text() == "edited by the practice\n"
     (tmp_path / "afile").write_text("x")
-    _one_clear_line(run("examples", tmp_path / "afile"), "is a file")
+    _one_clear_line(run_cli("examples", tmp_path / "afile"), "is a file")
 
 
 def test_dashboard_without_registers_here_shows_the_shipped_examples(tmp_path, monkeypatch):
@@ -226,7 +216,7 @@ def test_dashboard_without_registers_here_shows_the_shipped_examples(tmp_path, m
 
     called = {}
     monkeypatch.setattr(server, "serve", lambda nb, **kw: called.update(nb=nb, **kw))
-    res = run("dashboard", "--no-browser", "--port", _free_port(), "--trials", 500)
+    res = run_cli("dashboard", "--no-browser", "--port", _free_port(), "--trials", 500)
     assert res.exit_code == 0, res.output
     assert "shipped example practices" in res.output and "riskmodel examples" in res.output
     assert called["nb"].name == "dashboard.ipynb" and called["open_browser"] is False
@@ -250,7 +240,7 @@ def test_more_simulated_years_than_memory_allows_is_one_clear_error(make_registe
 
     monkeypatch.setattr(simulation, "kept_memory_budget", lambda: simulation.MEMORY_BUDGET)   # a 2 GiB machine
     path = make_register([risk(f"R{i}", events_per_year=10) for i in range(4)])
-    res = run("compare-policies", path, "registers/meadowbank-average/policy.toml", "--trials", 5_000_000)
+    res = run_cli("compare-policies", path, "registers/meadowbank-average/policy.toml", "--trials", 5_000_000)
     assert res.exit_code == 2, res.output
     assert "simulated years" in res.output and "use fewer trials" in res.output
     assert "Traceback" not in res.output

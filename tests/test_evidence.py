@@ -9,17 +9,15 @@ import math
 
 import numpy as np
 import pytest
-from click.testing import CliRunner
 from scipy import integrate, stats
 
-from riskmodel.cli import main
 from riskmodel.analysis.engine import simulate
 from riskmodel.analysis.evidence import (GAMMA_PRIOR_SHAPE, build_evidence, cost_check, gamma_posterior, ico_72h,
                                 lognormal_posterior, weight_of_evidence, with_incident_log)
 from riskmodel.inputs.incidents import Incident, IncidentLog
 from riskmodel.inputs.register import load_register
 
-from .conftest import ROOT, lognormal_range, risk, write_register
+from .conftest import ROOT, lognormal_range, risk, run_cli, write_register
 
 T0 = dt.datetime(2026, 7, 1)
 
@@ -141,8 +139,8 @@ def _fingerprint(a: dict) -> str:
 @pytest.mark.parametrize("register", sorted(BEFORE_LOGS))
 def test_no_incidents_gives_todays_numbers_bit_for_bit(register, monkeypatch):
     monkeypatch.chdir(ROOT)
-    out = CliRunner().invoke(main, ["simulate", f"registers/{register}", "--trials", "20000", "--seed", "7",
-                                    "--no-incidents", "--json", "-", "--no-progress"])
+    out = run_cli("simulate", f"registers/{register}", "--trials", "20000", "--seed", "7",
+                  "--no-incidents", "--json", "-", "--no-progress")
     assert out.exit_code == 0, out.output
     data = json.loads(out.stdout)
     assert data["frequency_update"] is None and data["ico_72h"] is None
@@ -151,8 +149,8 @@ def test_no_incidents_gives_todays_numbers_bit_for_bit(register, monkeypatch):
 
 def test_simulate_uses_the_log_beside_the_register(monkeypatch):
     monkeypatch.chdir(ROOT)
-    out = CliRunner().invoke(main, ["simulate", "registers/meadowbank-average/2026Q4.csv", "--trials", "2000",
-                                    "--json", "-", "--no-progress"])
+    out = run_cli("simulate", "registers/meadowbank-average/2026Q4.csv", "--trials", "2000",
+                  "--json", "-", "--no-progress")
     assert out.exit_code == 0, out.output
     data = json.loads(out.stdout)
     rows = {r["risk_id"]: r for r in data["frequency_update"]}
@@ -169,20 +167,20 @@ def test_simulate_uses_the_log_beside_the_register(monkeypatch):
 
 def test_as_of_moves_the_end_of_the_log(monkeypatch):
     monkeypatch.chdir(ROOT)
-    out = CliRunner().invoke(main, ["simulate", "registers/meadowbank-average/2026Q4.csv", "--trials", "1000",
-                                    "--as-of", "2026-11-12T09:15", "--json", "-", "--no-progress"])
+    out = run_cli("simulate", "registers/meadowbank-average/2026Q4.csv", "--trials", "1000",
+                  "--as-of", "2026-11-12T09:15", "--json", "-", "--no-progress")
     assert out.exit_code == 0, out.output
     clock = json.loads(out.stdout)["ico_72h"]
     assert clock["as_of"] == "2026-11-12 09:15"
     assert clock["open"] == 0 and clock["pending"] == 1        # M11 is 48 hours old then
-    bad = CliRunner().invoke(main, ["simulate", "registers/meadowbank-average/2026Q4.csv", "--as-of", "2026-11-05",
-                                    "--trials", "100"])
+    bad = run_cli("simulate", "registers/meadowbank-average/2026Q4.csv", "--as-of", "2026-11-05",
+                  "--trials", "100")
     assert bad.exit_code == 2 and "M11" not in bad.output and "after --as-of" in bad.output
 
 
 def test_incidents_and_no_incidents_together_is_one_line():
-    out = CliRunner().invoke(main, ["simulate", str(ROOT / "registers/meadowbank-average/2026Q4.csv"),
-                                    "--incidents", "x.csv", "--no-incidents"])
+    out = run_cli("simulate", str(ROOT / "registers/meadowbank-average/2026Q4.csv"),
+                  "--incidents", "x.csv", "--no-incidents")
     assert out.exit_code == 2 and "cannot be used together" in out.output
 
 
@@ -267,11 +265,11 @@ def test_incidents_option_chooses_the_log_and_the_summary_says_so(tmp_path, monk
     log = tmp_path / "other.csv"
     log.write_text("incident_id,discovered,kind,risk_id,reportable,reported_to_ico\n"
                    "X1,2026-10-01 09:00,incident,R03,yes,2026-10-04 09:00\n", encoding="utf-8")
-    out = CliRunner().invoke(main, ["simulate", "registers/meadowbank-average/2026Q4.csv", "--trials", "1000",
-                                    "--incidents", str(log), "--no-progress"])
+    out = run_cli("simulate", "registers/meadowbank-average/2026Q4.csv", "--trials", "1000",
+                  "--incidents", str(log), "--no-progress")
     assert out.exit_code == 0, out.output
     assert "ICO 72-hour clock: 1 reportable, 1 on time, 0 late, 0 open" in out.output
     assert "R03: 1 incident(s) in 0.25 years" in out.output
-    plain = CliRunner().invoke(main, ["simulate", "registers/meadowbank-average/2026Q4.csv", "--trials", "1000",
-                                      "--no-incidents", "--no-progress"])
+    plain = run_cli("simulate", "registers/meadowbank-average/2026Q4.csv", "--trials", "1000",
+                    "--no-incidents", "--no-progress")
     assert "ICO 72-hour clock" not in plain.output

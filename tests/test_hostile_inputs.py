@@ -14,32 +14,16 @@ from pathlib import Path
 
 import pytest
 
-from click.testing import CliRunner
-
 from riskmodel import InputError, load_register
-from riskmodel.cli import main
 from riskmodel.inputs.policy import load_policy
-from riskmodel.inputs.practice import load_practice
 from riskmodel.inputs.register import MAX_RISKS
 from riskmodel.io.sheets import MAX_ROWS, evaluate_formula, FormulaError
 
-from .conftest import risk, write_register
+from .conftest import register_problems, risk, run_cli, the_problem, write_policy, write_register
 
 openpyxl = pytest.importorskip("openpyxl")
 
 HEADER = list(risk())
-
-
-def problems(path, severity="error"):
-    with pytest.raises(InputError) as info:
-        load_register(path)
-    return [p for p in info.value.problems if p.severity == severity]
-
-
-def one(found, column=None, row=None):
-    hits = [p for p in found if (column is None or p.column == column) and (row is None or p.row == row)]
-    assert len(hits) == 1, f"expected one problem at row {row}, column {column}: {found}"
-    return hits[0]
 
 
 def workbook(path: Path, rows: list[list], title: str = "register", *, book=None, state="visible"):
@@ -87,7 +71,7 @@ def test_formula_that_cannot_be_worked_out_is_a_located_error(tmp_path):
     row = list(risk("R1").values())
     row[HEADER.index("incident_response_high")] = "=VLOOKUP(A2,Costs!A:B,2,FALSE)"
     workbook(path, [HEADER, row])
-    p = one(problems(path), "incident_response_high")
+    p = the_problem(register_problems(path, "error"), "incident_response_high")
     assert p.row == 2 and p.value.startswith("=VLOOKUP")
     assert "cell G2" in p.expected and "open and save it in Excel, or type the value" in p.expected
 
@@ -108,7 +92,7 @@ def test_excel_error_values_are_located(tmp_path):
     row = list(risk("R1").values())
     row[HEADER.index("incident_response_high")] = "#DIV/0!"
     workbook(path, [HEADER, row])
-    p = one(problems(path), "incident_response_high")
+    p = the_problem(register_problems(path, "error"), "incident_response_high")
     assert p.row == 2 and "Excel error #DIV/0!" in p.expected
 
 
@@ -119,7 +103,7 @@ def test_merged_cells_are_a_located_error(tmp_path):
     sheet = book["register"]
     sheet.merge_cells("C3:C5")
     book.save(path)
-    p = one(problems(path), "category")
+    p = the_problem(register_problems(path, "error"), "category")
     assert p.row == 3 and "cells C3:C5 are merged" in p.expected and "unmerge them" in p.expected
     assert "fill each row" in p.expected
 
@@ -139,7 +123,7 @@ def test_hidden_sheet_named_register_is_never_read(tmp_path):
     workbook(path, [HEADER, list(risk("OLD").values())], "Register", book=book, state="hidden")
     reg = load_register(path)
     assert reg.risk_ids == ["NEW"]
-    w = one([p for p in reg.warnings if "hidden" in p.expected])
+    w = the_problem([p for p in reg.warnings if "hidden" in p.expected])
     assert w.value == "Register" and "was not read" in w.expected and "Unhide" in w.expected
 
 
@@ -155,7 +139,7 @@ def test_several_visible_sheets_and_none_named_register_is_an_error(tmp_path):
     book = workbook(path, [HEADER, list(risk("A").values())], "Q3")
     workbook(path, [HEADER, list(risk("B").values())], "Q4", book=book)
     workbook(path, [HEADER, list(risk("C").values())], "old", book=book, state="hidden")
-    p = one(problems(path))
+    p = the_problem(register_problems(path, "error"))
     assert "'Q3', 'Q4', 'old' (hidden)" in p.expected and "Rename the sheet to read to 'register'" in p.expected
 
 
@@ -179,7 +163,7 @@ def test_visible_controls_sheet_is_read_any_case(tmp_path):
 
 def test_decimal_comma_is_a_located_error(make_register):
     """'1,5' used to be read as 15: a loss ten times too large."""
-    p = one(problems(make_register([risk(events_per_year="1,5")])), "events_per_year")
+    p = the_problem(register_problems(make_register([risk(events_per_year="1,5")]), "error"), "events_per_year")
     assert p.row == 2 and p.value == "1,5"
     assert "decimal comma" in p.expected and "write a decimal point (1.5)" in p.expected
 
@@ -197,7 +181,7 @@ def test_unclosed_quote_in_csv_is_a_located_error(tmp_path):
              "R2,Phishing,phishing_bec,practice,2,100,1000",
              "R3,Lost laptop,lost_stolen_device,practice,0.5,100,1000"]
     path = csv_text(tmp_path / "p" / "reg.csv", "\n".join(lines) + "\n")
-    p = one(problems(path), "title")
+    p = the_problem(register_problems(path, "error"), "title")
     assert p.row == 2 and "quote" in p.expected and "not closed" in p.expected
     assert "cell B2 (line 2 of the file)" in p.expected
 
@@ -212,7 +196,7 @@ def test_column_resembling_a_known_one_is_an_error(make_register):
     """'Controls in place' used to be only warned about while every control was dropped."""
     row = risk()
     row["Controls in place"] = "mfa"
-    p = one(problems(make_register([row])), "Controls in place")
+    p = the_problem(register_problems(make_register([row]), "error"), "Controls in place")
     assert p.row == 1 and "looks like 'controls'" in p.expected and "rename the column header to 'controls'" \
         in p.expected
 
@@ -228,8 +212,8 @@ def test_unknown_column_unlike_any_known_one_is_a_warning(make_register):
 @pytest.mark.parametrize("twin", ["R01\u200b", "R01\u00a0", "\uff32\uff10\uff11", "\ufeffR01"])
 def test_look_alike_ids_are_one_id(make_register, twin):
     """'R01' and 'R01' + a zero-width space (or NBSP, fullwidth letters) used to be two risks."""
-    found = problems(make_register([risk("R01"), risk(twin)]))
-    p = one(found, "risk_id")
+    found = register_problems(make_register([risk("R01"), risk(twin)]), "error")
+    p = the_problem(found, "risk_id")
     assert p.row == 3 and "unique risk_id" in p.expected and "row 2" in p.expected
 
 
@@ -237,7 +221,7 @@ def test_invisible_characters_in_an_id_are_warned(make_register):
     reg = load_register(make_register([risk("R01\u200b"), risk("R02", common_shock="yes",
                                                                 shock_targets="R01")]))
     assert reg.risk_ids == ["R01", "R02"]
-    w = one([w for w in reg.warnings if w.column == "risk_id"])
+    w = the_problem([w for w in reg.warnings if w.column == "risk_id"])
     assert w.row == 2 and "ZERO WIDTH SPACE" in w.expected and "retype it" in w.expected
 
 
@@ -246,11 +230,11 @@ def test_title_and_blank_rows_above_the_header(tmp_path):
     bad = list(risk("R2", events_per_year="often").values())
     workbook(path, [["Meadowbank Medical Centre: cyber risk register"], ["Reviewed Nov 2026"], [],
                     HEADER, list(risk("R1").values()), [], bad])
-    p = one(problems(path), "events_per_year")
+    p = the_problem(register_problems(path, "error"), "events_per_year")
     assert p.row == 7 and "[sheet register]" in p.file
     csvp = csv_text(tmp_path / "c" / "reg.csv", "Cyber risk register,,\n\n" + ",".join(HEADER) + "\n"
                     + ",".join(map(str, risk("R1", events_per_year="often").values())) + "\n")
-    assert one(problems(csvp), "events_per_year").row == 4
+    assert the_problem(register_problems(csvp, "error"), "events_per_year").row == 4
 
 
 @pytest.mark.parametrize("low,high,expected", [("8k", "£80K", (8_000, 80_000)), ("£1.5k", "1.5m", (1_500, 1_500_000)),
@@ -277,7 +261,7 @@ def test_semicolon_delimited_csv(tmp_path):
             ";".join(map(str, risk("R2", incident_response_low="2000", incident_response_high="£12,000").values()))
             + ";"]
     path = csv_text(tmp_path / "p" / "reg.csv", "\r\n".join(rows) + "\r\n")
-    p = one(problems(path), "incident_response_low")        # a European decimal comma is still refused
+    p = the_problem(register_problems(path, "error"), "incident_response_low")        # a European decimal comma is still refused
     assert p.row == 2 and "decimal comma" in p.expected
     rows[1] = ";".join(map(str, risk("R1").values())) + ";mfa, patching"
     path = csv_text(tmp_path / "p" / "reg.csv", "\r\n".join(rows) + "\r\n")
@@ -308,7 +292,8 @@ def test_nhs_impact_words(make_register, word, level):
 
 
 def test_unknown_likelihood_word_lists_the_words(make_register):
-    p = one(problems(make_register([risk(events_per_year="", likelihood="quite likely")])), "likelihood")
+    p = the_problem(register_problems(make_register([risk(events_per_year="", likelihood="quite likely")]), "error"),
+                    "likelihood")
     assert p.row == 2 and "almost certain (5)" in p.expected
 
 
@@ -319,30 +304,24 @@ def test_date_where_a_number_belongs(tmp_path):
     row = list(risk().values())
     row[HEADER.index("events_per_year")] = datetime.datetime(2026, 5, 1)
     workbook(path, [HEADER, row])
-    p = one(problems(path), "events_per_year")
+    p = the_problem(register_problems(path, "error"), "events_per_year")
     assert p.row == 2 and "formatted as a date" in p.expected
 
 
 # ---------------------------------------------------------------------------------------------
 # TOML files
 
-def policy(tmp_path, text: str) -> Path:
-    path = tmp_path / "policy.toml"
-    path.write_text(text, encoding="utf-8")
-    return path
-
-
 @pytest.mark.parametrize("word,value", [('"yes"', True), ('"No"', False), ('"TRUE"', True), ('"false"', False),
                                         ("true", True)])
 def test_yes_and_no_in_quotes_are_booleans(tmp_path, word, value):
-    pol = load_policy(policy(tmp_path, f"aggregate_limit = 50000\n[sections.extortion]\ncovered = {word}\n"))
+    pol = load_policy(write_policy(tmp_path, f"aggregate_limit = 50000\n[sections.extortion]\ncovered = {word}\n"))
     assert pol.section("extortion").covered is value
 
 
 def test_other_text_where_a_boolean_belongs_is_a_located_error(tmp_path):
     with pytest.raises(InputError) as info:
-        load_policy(policy(tmp_path, 'aggregate_limit = 50000\n[sections.extortion]\ncovered = "partly"\n'))
-    p = one(info.value.problems, "sections.extortion.covered")
+        load_policy(write_policy(tmp_path, 'aggregate_limit = 50000\n[sections.extortion]\ncovered = "partly"\n'))
+    p = the_problem(info.value.problems, "sections.extortion.covered")
     assert p.value == "partly" and 'true or false (or "yes" or "no")' in p.expected
 
 
@@ -351,7 +330,7 @@ def test_cp1252_practice_file_is_read_with_a_warning(make_register):
     (path.parent / "practice.toml").write_bytes('name = "St Anne\u2019s Surgery \u00a3"\n'.encode("cp1252"))
     reg = load_register(path)
     assert reg.practice.name == "St Anne\u2019s Surgery \u00a3"
-    w = one([w for w in reg.warnings if w.file.endswith("practice.toml")])
+    w = the_problem([w for w in reg.warnings if w.file.endswith("practice.toml")])
     assert w.row == 1 and "Windows-1252" in w.expected and "save it as UTF-8" in w.expected
 
 
@@ -359,20 +338,20 @@ def test_cp1252_practice_file_is_read_with_a_warning(make_register):
                                   "period_start = 20261001"])
 def test_period_start_must_be_an_iso_date(tmp_path, text):
     with pytest.raises(InputError) as info:
-        load_policy(policy(tmp_path, f"aggregate_limit = 50000\n{text}\n"))
-    p = one(info.value.problems, "period_start")
+        load_policy(write_policy(tmp_path, f"aggregate_limit = 50000\n{text}\n"))
+    p = the_problem(info.value.problems, "period_start")
     assert "year-month-day, e.g. period_start = 2026-10-01" in p.expected
 
 
 @pytest.mark.parametrize("text", ['period_start = "2026-10-01"', "period_start = 2026-10-01"])
 def test_period_start_iso_dates(tmp_path, text):
-    assert load_policy(policy(tmp_path, f"aggregate_limit = 50000\n{text}\n")).period_start == "2026-10-01"
+    assert load_policy(write_policy(tmp_path, f"aggregate_limit = 50000\n{text}\n")).period_start == "2026-10-01"
 
 
 def test_waiting_period_longer_than_indemnity_is_warned(tmp_path):
-    pol = load_policy(policy(tmp_path, "aggregate_limit = 50000\n[sections.business_interruption]\n"
+    pol = load_policy(write_policy(tmp_path, "aggregate_limit = 50000\n[sections.business_interruption]\n"
                                        "waiting_period_hours = 48\nindemnity_period_hours = 24\n"))
-    w = one(list(pol.warnings), "sections.business_interruption.waiting_period_hours")
+    w = the_problem(list(pol.warnings), "sections.business_interruption.waiting_period_hours")
     assert w.severity == "warning" and "longer than the indemnity period" in w.expected
 
 
@@ -381,7 +360,7 @@ def test_waiting_period_longer_than_indemnity_is_warned(tmp_path):
 
 def test_five_common_shocks_at_the_largest_multiplier_are_refused(make_register):
     rows = [risk(f"S{i}", common_shock="yes", shock_multiplier=10) for i in range(5)] + [risk("T")]
-    p = one(problems(make_register(rows)), "shock_multiplier")
+    p = the_problem(register_problems(make_register(rows), "error"), "shock_multiplier")
     assert p.row == 7 and "at most 20" in p.expected and "narrow their shock_targets" in p.expected
 
 
@@ -394,14 +373,15 @@ def test_too_many_rows_is_refused_quickly(tmp_path):
         w.writerow(risk(f"R{i}").values())
     path = csv_text(tmp_path / "p" / "reg.csv", buf.getvalue())
     t = time.perf_counter()
-    p = one(problems(path))
+    p = the_problem(register_problems(path, "error"))
     assert time.perf_counter() - t < 5
     assert f"at most {MAX_ROWS:,} rows of data" in p.expected and "delete the unused rows" in p.expected
 
 
 def test_row_cap_counts_risks(make_register):
     assert MAX_RISKS == 2_000
-    p = one(problems(make_register([risk(f"R{i}", events_per_year=1e-4) for i in range(MAX_RISKS + 1)])))
+    p = the_problem(register_problems(make_register([risk(f"R{i}", events_per_year=1e-4)
+                                                 for i in range(MAX_RISKS + 1)]), "error"))
     assert p.row == MAX_RISKS + 2 and "at most 2,000 rows of data" in p.expected
 
 
@@ -424,7 +404,7 @@ def test_shared_strings_bomb_is_refused_before_reading(tmp_path):
     path = _zip(tmp_path / "bomb.xlsx", members)
     assert path.stat().st_size < 1_000_000
     t = time.perf_counter()
-    p = one(problems(path))
+    p = the_problem(register_problems(path, "error"))
     assert time.perf_counter() - t < 2
     assert "'xl/sharedStrings.xml') unpacks to 32 MB, more than the 10 MB" in p.expected
     assert "export it as CSV" in p.expected
@@ -436,7 +416,7 @@ def test_compression_bomb_is_refused_before_reading(tmp_path):
     with zipfile.ZipFile(base) as z:
         members = {n: z.read(n) for n in z.namelist()}
     members["xl/media/padding.bin"] = b"\0" * (20 * 2**20)
-    p = one(problems(_zip(tmp_path / "bomb.xlsx", members)))
+    p = the_problem(register_problems(_zip(tmp_path / "bomb.xlsx", members), "error"))
     assert "part 'xl/media/padding.bin' of the workbook unpacks to 20 MB" in p.expected
     assert "more than 100 times smaller" in p.expected
 
@@ -445,7 +425,7 @@ def test_workbook_unpacking_to_too_much_is_refused(tmp_path):
     import os
 
     members = {f"xl/media/image{i}.bin": os.urandom(6 * 2**20) for i in range(9)}
-    p = one(problems(_zip(tmp_path / "big.xlsx", members)))
+    p = the_problem(register_problems(_zip(tmp_path / "big.xlsx", members), "error"))
     assert "more than the 50 MB" in p.expected
 
 
@@ -465,7 +445,7 @@ def test_damaged_workbook_is_a_located_error(tmp_path, damage):
         else:
             del members["xl/workbook.xml"]
         _zip(path, members)
-    p = one(problems(path))
+    p = the_problem(register_problems(path, "error"))
     assert p.file.startswith(str(path)) and "not a readable Excel workbook" in p.expected
     assert "save it again from Excel" in p.expected and "export the sheet as CSV" in p.expected
 
@@ -500,8 +480,8 @@ def work_problems(path):
 def test_register_too_heavy_to_simulate_is_refused_by_validation(make_register):
     """Validation refuses what simulate could not do in memory, naming the risks that drive it."""
     rows = [risk("SMALL", events_per_year=0.1), risk("BIG", events_per_year=400), risk("MID", events_per_year=300)]
-    p = one(work_problems(make_register(rows)), "events_per_year")
-    res = CliRunner().invoke(main, ["validate", str(make_register(rows))])
+    p = the_problem(work_problems(make_register(rows)), "events_per_year")
+    res = run_cli("validate", make_register(rows))
     assert res.exit_code == 2 and "GiB of memory" in res.output and "BIG (row 3" in res.output
     assert p.row == 3 and "GiB of memory" in p.expected
     assert p.expected.index("BIG (row 3") < p.expected.index("MID (row 4")
@@ -513,7 +493,7 @@ def test_common_shocks_count_in_the_work_estimate(make_register):
     rows = [risk(f"T{i}", events_per_year=30) for i in range(4)]
     assert len(load_register(make_register(rows)).risks) == 4          # 120 events a year: fine
     rows.append(risk("S", common_shock="yes", shock_multiplier=10))
-    p = one(work_problems(make_register(rows)), "events_per_year")   # drawn 10x, thinned back
+    p = the_problem(work_problems(make_register(rows)), "events_per_year")   # drawn 10x, thinned back
     assert p.row == 2 and "common-shock multipliers" in p.expected and "T0 (row 2: 44.85)" in p.expected
 
 

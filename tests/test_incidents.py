@@ -9,16 +9,9 @@ import pytest
 from riskmodel.io.errors import InputError
 from riskmodel.inputs.incidents import find_incidents, load_incidents, parse_when
 
-from .conftest import REGISTERS
+from .conftest import REGISTERS, write_incidents
 
 NOW = dt.datetime(2027, 6, 1)
-HEADER = "incident_id,discovered,kind,risk_id,category,reportable,reported_to_ico,patients_informed,cost,notes\n"
-
-
-def write(tmp_path, body: str, header: str = HEADER):
-    p = tmp_path / "incidents.csv"
-    p.write_text(header + body, encoding="utf-8")
-    return p
 
 
 def problems(path, **kw):
@@ -38,7 +31,7 @@ def test_dates_and_times():
 
 
 def test_a_valid_log(tmp_path):
-    p = write(tmp_path, "I1,2026-07-14 09:30,incident,R01,,yes,2026-07-15T10:00,2026-07-16,£1,200,\n"
+    p = write_incidents(tmp_path, "I1,2026-07-14 09:30,incident,R01,,yes,2026-07-15T10:00,2026-07-16,£1,200,\n"
                         "I2,2026-08-01,near_miss,R02,,,,,,caught by MFA\n"
                         "I3,2026-08-02,Incident,,other,no,,,,no risk fits\n"
               .replace("£1,200", '"£1,200"'))
@@ -62,7 +55,7 @@ def test_every_problem_is_located_in_one_pass(tmp_path):
             "I9,2026-07-15,near_miss,R01,,yes,,,,\n"                # a near miss is not a breach
             "I10,2026-07-15,incident,R01,,no,,,lots,\n"             # cost not a number
             "I11,2026-07-15,incident,R01,,no,,2026-07-01,,\n")      # patients informed before
-    errors, exc = problems(write(tmp_path, body))
+    errors, exc = problems(write_incidents(tmp_path, body))
     assert errors == [(2, "risk_id"), (3, "reported_to_ico"), (4, "incident_id"), (5, "kind"), (6, "discovered"),
                       (7, "discovered"), (8, "reportable"), (9, "risk_id"), (10, "reportable"), (11, "cost"),
                       (12, "patients_informed")]
@@ -72,29 +65,29 @@ def test_every_problem_is_located_in_one_pass(tmp_path):
 
 
 def test_as_of_limits_dates(tmp_path):
-    p = write(tmp_path, "I1,2026-07-14 09:30,incident,R01,,yes,2026-07-20,,,\n")
+    p = write_incidents(tmp_path, "I1,2026-07-14 09:30,incident,R01,,yes,2026-07-20,,,\n")
     errors, exc = problems(p, as_of=dt.datetime(2026, 7, 16))
     assert errors == [(2, "reported_to_ico")] and "after --as-of" in str(exc)
     assert load_incidents(p, ["R01"], now=NOW, as_of=dt.datetime(2026, 7, 21)).incidents
 
 
 def test_rows_after_the_registers_quarter_may_name_later_risks(tmp_path):
-    p = write(tmp_path, "I1,2026-10-14,incident,R12,,no,,,,\n")
+    p = write_incidents(tmp_path, "I1,2026-10-14,incident,R12,,no,,,,\n")
     assert load_incidents(p, ["R01"], now=NOW, until=dt.datetime(2026, 10, 1)).incidents
     with pytest.raises(InputError):
         load_incidents(p, ["R01"], now=NOW, until=dt.datetime(2027, 1, 1))
 
 
 def test_missing_columns_and_unknown_columns(tmp_path):
-    errors, _ = problems(write(tmp_path, "I1,R01\n", header="incident_id,risk_id\n"))
+    errors, _ = problems(write_incidents(tmp_path, "I1,R01\n", header="incident_id,risk_id\n"))
     assert errors == [(None, "discovered"), (None, "kind")]
-    log = load_incidents(write(tmp_path, "I1,2026-07-01,incident,R01,no,x\n",
+    log = load_incidents(write_incidents(tmp_path, "I1,2026-07-01,incident,R01,no,x\n",
                                header="incident_id,discovered,kind,risk_id,reportable,severity\n"), ["R01"], now=NOW)
     assert [w.column for w in log.warnings] == ["severity"]
 
 
 def test_component_costs(tmp_path):
-    p = write(tmp_path, "I1,2026-07-01,incident,R01,no,300,8k\n",
+    p = write_incidents(tmp_path, "I1,2026-07-01,incident,R01,no,300,8k\n",
               header="incident_id,discovered,kind,risk_id,reportable,incident_response_cost,business_interruption_cost\n")
     (i,) = load_incidents(p, ["R01"], now=NOW).incidents
     assert dict(i.component_costs) == {"incident_response": 300.0, "business_interruption": 8000.0}

@@ -12,19 +12,14 @@ from riskmodel.analysis.engine import policy_summary
 from riskmodel.io.formatting import money
 from riskmodel.inputs.policy import Policy, Section
 
-from .conftest import REGISTERS
+from .conftest import REGISTERS, the_problem, write_policy
 
 RIVERSIDE = REGISTERS / "riverside-rural"
 
 
-def write(tmp_path, text: str):
-    path = tmp_path / "policy.toml"
-    path.write_text(text, encoding="utf-8")
-    return path
-
-
 def problems(tmp_path, text: str):
-    path = write(tmp_path, text)
+    """The problems of the policy schedule ``text``, each naming its file."""
+    path = write_policy(tmp_path, text)
     with pytest.raises(InputError) as info:
         load_policy(path, {"mfa"})
     for p in info.value.problems:
@@ -32,40 +27,39 @@ def problems(tmp_path, text: str):
     return info.value.problems
 
 
-def the_problem(tmp_path, text: str, column: str):
-    found = [p for p in problems(tmp_path, text) if p.column == column]
-    assert len(found) == 1, found
-    return found[0]
+def policy_problem(tmp_path, text: str, column: str):
+    """The one problem of the policy schedule ``text`` at ``column``."""
+    return the_problem(problems(tmp_path, text), column)
 
 
 # -- the forms a policy file may take ------------------------------------------------------------
 
 def test_a_positive_limit_insures(tmp_path):
-    pol = load_policy(write(tmp_path, "aggregate_limit = 50000\nexcess = 1000\n"))
+    pol = load_policy(write_policy(tmp_path, "aggregate_limit = 50000\nexcess = 1000\n"))
     assert pol.aggregate_limit == 50_000 and pol.cover and pol.insured and not pol.unlimited
 
 
 @pytest.mark.parametrize("text", ['aggregate_limit = "unlimited"\n', 'aggregate_limit = " Unlimited "\n'])
 def test_unlimited_is_stored_as_infinity(tmp_path, text):
-    pol = load_policy(write(tmp_path, text))
+    pol = load_policy(write_policy(tmp_path, text))
     assert pol.aggregate_limit == math.inf and pol.unlimited and pol.insured
 
 
 def test_insured_false_needs_no_money_terms(tmp_path):
-    pol = load_policy(write(tmp_path, 'name = "No cyber policy"\ninsured = false\n'))
+    pol = load_policy(write_policy(tmp_path, 'name = "No cyber policy"\ninsured = false\n'))
     assert not pol.cover and not pol.insured and pol.aggregate_limit == 0
 
 
 def test_insured_false_keeps_the_terms_but_pays_nothing(tmp_path):
-    pol = load_policy(write(tmp_path, "insured = false\naggregate_limit = 50000\nexcess = 1000\n"))
+    pol = load_policy(write_policy(tmp_path, "insured = false\naggregate_limit = 50000\nexcess = 1000\n"))
     assert pol.aggregate_limit == 50_000 and pol.excess == 1_000 and not pol.insured
     # a limit of 0 is not ambiguous once cover is switched off
-    assert not load_policy(write(tmp_path, "insured = false\naggregate_limit = 0\n")).insured
+    assert not load_policy(write_policy(tmp_path, "insured = false\naggregate_limit = 0\n")).insured
 
 
 def test_insured_true_is_the_default_and_needs_a_limit(tmp_path):
-    assert load_policy(write(tmp_path, "insured = true\naggregate_limit = 1\n")).insured
-    p = the_problem(tmp_path, "insured = true\n", "aggregate_limit")
+    assert load_policy(write_policy(tmp_path, "insured = true\naggregate_limit = 1\n")).insured
+    p = policy_problem(tmp_path, "insured = true\n", "aggregate_limit")
     assert "insured = false" in p.expected
 
 
@@ -77,7 +71,7 @@ def test_no_section_covered_is_not_insured():
 # -- errors: file, key, value and the fix ---------------------------------------------------------
 
 def test_zero_aggregate_limit_is_a_located_error_saying_how_to_fix_it(tmp_path):
-    p = the_problem(tmp_path, "aggregate_limit = 0\nexcess = 0\n", "aggregate_limit")
+    p = policy_problem(tmp_path, "aggregate_limit = 0\nexcess = 0\n", "aggregate_limit")
     assert p.value == 0 and p.row is None
     assert "insured = false" in p.expected and '"unlimited"' in p.expected and "positive" in p.expected
     assert "insured = false" in str(p) and "aggregate_limit" in str(p)
@@ -88,14 +82,14 @@ def test_zero_aggregate_limit_is_a_located_error_saying_how_to_fix_it(tmp_path):
                                         ('aggregate_limit = "inf"\n', "inf"),
                                         ("aggregate_limit = nan\n", None)])
 def test_bad_aggregate_limits(tmp_path, text, value):
-    p = the_problem(tmp_path, text, "aggregate_limit")
+    p = policy_problem(tmp_path, text, "aggregate_limit")
     if value is not None:
         assert p.value == value
     assert "insured = false" in p.expected
 
 
 def test_missing_aggregate_limit_says_how_to_declare_no_cover(tmp_path):
-    p = the_problem(tmp_path, "excess = 100\n", "aggregate_limit")
+    p = policy_problem(tmp_path, "excess = 100\n", "aggregate_limit")
     assert p.value is None and "missing" in p.expected and "insured = false" in p.expected
 
 
@@ -108,19 +102,19 @@ def test_missing_aggregate_limit_says_how_to_declare_no_cover(tmp_path):
     ('aggregate_limit = 1\n[sections.extortion]\ncovered = "off"\n', "sections.extortion.covered", "off"),
 ])
 def test_text_where_a_boolean_belongs(tmp_path, text, column, value):
-    p = the_problem(tmp_path, text, column)
+    p = policy_problem(tmp_path, text, column)
     assert p.value == value and "true or false" in p.expected
 
 
 def test_zero_sublimit_is_a_located_error(tmp_path):
-    p = the_problem(tmp_path, "aggregate_limit = 50000\n[sections.extortion]\nsublimit = 0\n",
+    p = policy_problem(tmp_path, "aggregate_limit = 50000\n[sections.extortion]\nsublimit = 0\n",
                     "sections.extortion.sublimit")
     assert p.value == 0
     assert "covered = false" in p.expected and "omit sublimit" in p.expected
 
 
 def test_unknown_key_is_still_an_error(tmp_path):
-    assert the_problem(tmp_path, "aggregate_limit = 1\ninsurred = false\n", "insurred")
+    assert policy_problem(tmp_path, "aggregate_limit = 1\ninsurred = false\n", "insurred")
 
 
 def test_every_problem_in_one_pass(tmp_path):

@@ -3,16 +3,10 @@ from __future__ import annotations
 
 import pytest
 
-from riskmodel import InputError, load_register
+from riskmodel import load_register
 from riskmodel.inputs.register import REQUIRED_COLUMNS
 
-from .conftest import REGISTERS, risk
-
-
-def problems(path):
-    with pytest.raises(InputError) as info:
-        load_register(path)
-    return info.value.problems
+from .conftest import REGISTERS, register_problems, risk
 
 
 def only(problems_, column):
@@ -31,13 +25,13 @@ def test_minimal_register_is_valid(make_register):
 def test_missing_required_column(make_register, column):
     row = risk()
     del row[column]
-    p = only(problems(make_register([row])), column)
+    p = only(register_problems(make_register([row])), column)
     assert "missing column" in p.expected
 
 
 def test_low_above_high_names_row_and_column(make_register):
     path = make_register([risk("A"), risk("B", incident_response_low=20000, incident_response_high=100)])
-    p = only(problems(path), "incident_response_low")
+    p = only(register_problems(path), "incident_response_low")
     assert p.row == 3 and p.value == "20000" and "at most" in p.expected
     assert str(path) in str(p)
 
@@ -45,13 +39,13 @@ def test_low_above_high_names_row_and_column(make_register):
 def test_all_problems_reported_in_one_pass(make_register):
     rows = [risk("A", category="meteor"), risk("A", events_per_year="-1"),
             risk("C", incident_response_low="lots"), risk("D", controls="mfa; unicorn_shield")]
-    ps = problems(make_register(rows))
+    ps = register_problems(make_register(rows))
     cols = {(p.row, p.column) for p in ps if p.severity == "error"}
     assert {(2, "category"), (3, "events_per_year"), (4, "incident_response_low"), (5, "controls")} <= cols
 
 
 def test_duplicate_ids(make_register):
-    p = only(problems(make_register([risk("A"), risk("A")])), "risk_id")
+    p = only(register_problems(make_register([risk("A"), risk("A")])), "risk_id")
     assert p.row == 3 and "row 2" in p.expected
 
 
@@ -75,33 +69,33 @@ def test_bad_values(make_register, column, value, words):
         row["events_per_year"] = ""
     if column == "downtime_hours_high":
         row["downtime_hours_low"] = 1
-    p = only(problems(make_register([row])), column)
+    p = only(register_problems(make_register([row])), column)
     assert words in p.expected and p.row == 2
 
 
 def test_half_a_range_is_an_error(make_register):
-    p = only(problems(make_register([risk(data_restoration_low=100)])), "data_restoration_high")
+    p = only(register_problems(make_register([risk(data_restoration_low=100)])), "data_restoration_high")
     assert "both ends" in p.expected
 
 
 def test_zero_low_is_an_error(make_register):
-    p = only(problems(make_register([risk(incident_response_low=0)])), "incident_response_low")
+    p = only(register_problems(make_register([risk(incident_response_low=0)])), "incident_response_low")
     assert "above 0" in p.expected
 
 
 def test_two_frequencies_is_an_error(make_register):
-    p = only(problems(make_register([risk(likelihood=3)])), "events_per_year")
+    p = only(register_problems(make_register([risk(likelihood=3)])), "events_per_year")
     assert "one way" in p.expected
 
 
 def test_inconsistent_control_status(make_register):
-    p = only(problems(make_register([risk("A", controls="mfa"), risk("B", controls="mfa (planned)")])),
+    p = only(register_problems(make_register([risk("A", controls="mfa"), risk("B", controls="mfa (planned)")])),
              "controls")
     assert p.row == 3 and "row 2" in p.expected
 
 
 def test_unknown_shock_target(make_register):
-    p = only(problems(make_register([risk(common_shock="yes", shock_targets="R99")])), "shock_targets")
+    p = only(register_problems(make_register([risk(common_shock="yes", shock_targets="R99")])), "shock_targets")
     assert p.value == "R99"
 
 
@@ -111,22 +105,22 @@ def test_wide_range_is_a_warning_not_an_error(make_register):
 
 
 def test_missing_file_and_empty_file(tmp_path):
-    assert "not found" in problems(tmp_path / "nope.csv")[0].expected
+    assert "not found" in register_problems(tmp_path / "nope.csv")[0].expected
     empty = tmp_path / "empty.csv"
     empty.write_text("")
-    assert "empty" in problems(empty)[0].expected
+    assert "empty" in register_problems(empty)[0].expected
     header = tmp_path / "header.csv"
     header.write_text(",".join(REQUIRED_COLUMNS) + "\n")
-    assert "no risks" in problems(header)[0].expected
+    assert "no risks" in register_problems(header)[0].expected
 
 
 def test_wrong_file_type(tmp_path):
     bad = tmp_path / "register.xlsx"
     bad.write_bytes(b"not a zip")
-    assert "Excel" in problems(bad)[0].expected
+    assert "Excel" in register_problems(bad)[0].expected
     other = tmp_path / "register.json"
     other.write_text("{}")
-    assert ".csv or .xlsx" in problems(other)[0].expected
+    assert ".csv or .xlsx" in register_problems(other)[0].expected
 
 
 def test_excel_register_rows_and_sheet(tmp_path):
@@ -141,26 +135,26 @@ def test_excel_register_rows_and_sheet(tmp_path):
     sheet.append(list(bad.values()))
     path = tmp_path / "reg.xlsx"
     book.save(path)
-    p = only(problems(path), "events_per_year")
+    p = only(register_problems(path), "events_per_year")
     assert p.row == 3 and "[sheet register]" in p.file
 
 
 def test_practice_file_errors_are_located(make_register):
     path = make_register([risk()], practice='name = "X"\ninterruption_cost_per_hour = "lots"\nlist_sise = 3\n')
-    ps = problems(path)
+    ps = register_problems(path)
     assert {p.column for p in ps} >= {"interruption_cost_per_hour", "list_sise"}
     assert all(p.file.endswith("practice.toml") for p in ps)
 
 
 def test_practice_cost_per_hour_is_bounded(make_register):
     path = make_register([risk()], practice='interruption_cost_per_hour = 5e9\n')
-    p = only(problems(path), "interruption_cost_per_hour")
+    p = only(register_problems(path), "interruption_cost_per_hour")
     assert "from 0 to 10,000,000" in p.expected and p.file.endswith("practice.toml")
 
 
 def test_practice_toml_syntax_error_has_line(make_register):
     path = make_register([risk()], practice='name = "X"\nlist_size = = 3\n')
-    p = problems(path)[0]
+    p = register_problems(path)[0]
     assert p.row == 2 and "valid TOML" in p.expected
 
 
@@ -192,13 +186,13 @@ def test_practice_controls_override(make_register, tmp_path):
 
 
 def test_range_of_more_than_nine_orders_of_magnitude_is_an_error(make_register):
-    p = only(problems(make_register([risk(incident_response_low=1, incident_response_high=1e10)])),
+    p = only(register_problems(make_register([risk(incident_response_low=1, incident_response_high=1e10)])),
              "incident_response_low")
     assert "1,000,000,000 times its low" in p.expected and p.row == 2
 
 
 def test_shock_multiplier_is_bounded(make_register):
-    p = only(problems(make_register([risk(common_shock="yes", shock_multiplier=50)])), "shock_multiplier")
+    p = only(register_problems(make_register([risk(common_shock="yes", shock_multiplier=50)])), "shock_multiplier")
     assert "at most 10" in p.expected
 
 
