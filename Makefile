@@ -6,7 +6,7 @@ QUARTER ?= 2026Q4
 PREVIOUS ?= 2026Q3
 TRIALS ?= 100000
 
-.PHONY: report test simulate benchmark dashboard wheel clean
+.PHONY: report test test-fast simulate benchmark dashboard wheel clean
 
 $(BIN)/riskmodel: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -27,8 +27,12 @@ report: $(BIN)/riskmodel
 simulate: $(BIN)/riskmodel
 	for f in registers/*/$(QUARTER).*; do $(BIN)/riskmodel simulate $$f --trials $(TRIALS) || exit 1; done
 
-## test: install with test dependencies and run the test suite
+## test: install with test dependencies and run the whole test suite (notebooks, browser, wheel, slow tests)
 test: $(VENV)/.test-deps
+	$(BIN)/python -m pytest -q -m ""
+
+## test-fast: the quick selection for the edit-test loop (what plain `pytest` runs; see pyproject.toml)
+test-fast: $(VENV)/.test-deps
 	$(BIN)/python -m pytest -q
 
 benchmark: $(VENV)/.test-deps

@@ -13,6 +13,20 @@ from riskmodel.inputs.distributions import Z95
 ROOT = Path(__file__).resolve().parents[1]
 REGISTERS = ROOT / "registers"
 
+#: Tests in files this conftest's owner does not edit that take more than 3 s (measured with
+#: ``--durations``): marked slow here so the quick selection (plain ``pytest``) leaves them out.
+#: Their owners may move the mark into the test files (``@pytest.mark.slow``) and drop them here.
+SLOW_ELSEWHERE = {
+    "tests/test_dashboard.py::test_the_app_refuses_strangers_caps_its_kernels_and_shuts_down_those_of_pages_gone",
+    "tests/test_invariants.py::test_every_split_adds_up_on_random_inputs",
+}
+
+
+def pytest_collection_modifyitems(config, items):
+    for item in items:
+        if item.nodeid.split("[")[0] in SLOW_ELSEWHERE:
+            item.add_marker(pytest.mark.slow)
+
 
 def lognormal_range(mu: float, sigma: float) -> tuple[float, float]:
     """The 90% range whose fitted lognormal has parameters (mu, sigma)."""

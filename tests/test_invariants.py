@@ -16,6 +16,7 @@ from hypothesis import strategies as st
 
 from riskmodel import Policy, Section, load_register, simulate
 from riskmodel.simulation import draws as simulation_module
+from riskmodel.simulation import plan as plan_module
 from riskmodel.inputs.components import CATEGORIES, COMPONENTS
 from riskmodel.inputs.contracts import Contracts, OwnerCover, load_contracts
 from riskmodel.analysis.engine import DEFAULT_SEED, DEFAULT_TRIALS, ScenarioModel
@@ -123,6 +124,7 @@ def _checked(result, where: str) -> dict:
        trials=st.integers(50, 2_500), seed=st.integers(0, 2**32 - 1))
 def test_every_split_adds_up_on_random_inputs(monkeypatch, rows, policy, con, flips, trials, seed):
     monkeypatch.setattr(simulation_module, "CHUNK", 997)       # many chunk boundaries, cheaply
+    monkeypatch.setattr(plan_module, "CHUNK", 997)             # (and the memory check counts them)
     with tempfile.TemporaryDirectory() as d:
         reg = load_register(write_register(Path(d), rows))
     status = {c: not reg.control_status[c] for c in flips if c in reg.control_status}
@@ -144,6 +146,7 @@ def test_sublimits_then_aggregate_on_single_section_events(monkeypatch, policy, 
     sometimes downtime), under a shared excess: after the sublimit runs out, such an event's claim
     is zero up to rounding, and the aggregate limit's share of it must stay within [0, 1]."""
     monkeypatch.setattr(simulation_module, "CHUNK", 997)
+    monkeypatch.setattr(plan_module, "CHUNK", 997)
     rows = [{"risk_id": "R1", "title": "Telephony fraud", "category": "telephony_fraud", "system_owner": "practice",
              "events_per_year": rate, "incident_response_low": "", "incident_response_high": "",
              "crime_low": 500, "crime_high": 20_000, "downtime_hours_low": 2, "downtime_hours_high": 24,
