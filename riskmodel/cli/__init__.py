@@ -8,6 +8,9 @@ from __future__ import annotations
 import click
 
 from .common import Guarded
+# Re-exported: the exit statuses and helpers were defined here before the commands had modules.
+from .common import (EXIT_INTERNAL, EXIT_INVALID, _beside, _check_json_target, _fail,  # noqa: F401
+                     _fail_line, _json_dump, _warn)
 
 
 @click.group(cls=Guarded, context_settings={"help_option_names": ["-h", "--help"]})
