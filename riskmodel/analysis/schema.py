@@ -71,6 +71,17 @@ def _got(value: Any) -> str:
     return json.dumps(value)[:60]
 
 
+def _describe(sub: Mapping) -> str:
+    """One allowed kind of value, in words: ``a number (at least 0)``, ``"unlimited"``, ``null``."""
+    if "const" in sub:
+        return json.dumps(sub["const"])
+    if "$ref" in sub:
+        return "an object"
+    types = sub.get("type", [])
+    words = " or ".join(_TYPE_WORDS.get(t, t) for t in ([types] if isinstance(types, str) else types)) or "a value"
+    return words + (f" (at least {sub['minimum']})" if "minimum" in sub else "")
+
+
 def _expected(error) -> tuple[str, str]:
     """(key path, what was expected) of one jsonschema error, in plain words."""
     path = key_path(error.absolute_path)
@@ -78,6 +89,10 @@ def _expected(error) -> tuple[str, str]:
     if kind == "required":
         missing = [k for k in v if isinstance(error.instance, dict) and k not in error.instance]
         return key_path([*error.absolute_path, missing[0]]) if missing else path, "missing (a required key)"
+    if kind == "dependentRequired" and isinstance(error.instance, dict):
+        missing = sorted({d for k, deps in v.items() if k in error.instance for d in deps if d not in error.instance})
+        return (key_path([*error.absolute_path, missing[0]]) if missing else path,
+                "missing (it is written together with the other keys of its group)")
     if kind in ("additionalProperties", "unevaluatedProperties"):
         known = error.schema.get("properties", {})
         extra = sorted(k for k in error.instance if k not in known) if isinstance(error.instance, dict) else []
@@ -93,16 +108,13 @@ def _expected(error) -> tuple[str, str]:
     if kind in ("enum", "const"):
         allowed = v if kind == "enum" else [v]
         return path, f"expected one of {', '.join(json.dumps(a) for a in allowed)}, got {_got(error.instance)}"
-    if kind in ("anyOf", "oneOf") and isinstance(error.instance, (dict, list)) and error.context:
-        from jsonschema.exceptions import best_match
-
-        return _expected(best_match(error.context))   # inside the branch that fits (e.g. policy, not null)
     if kind in ("anyOf", "oneOf"):
-        words = sorted({w for sub in (error.context or []) if sub.validator == "type"
-                        for w in ([sub.validator_value] if isinstance(sub.validator_value, str) else sub.validator_value)}
-                       | {f'"{sub.validator_value}"' for sub in (error.context or []) if sub.validator == "const"})
-        what = " or ".join(_TYPE_WORDS.get(w, w) for w in words) or "another value"
-        return path, f"expected {what}, got {_got(error.instance)}"
+        # inside the branch of the instance's own kind (a policy object, not null), else every branch
+        inner = [e for e in error.context or ()
+                 if not (e.validator == "type" and list(e.absolute_path) == list(error.absolute_path))]
+        if isinstance(error.instance, (dict, list)) and inner:
+            return _expected(max(inner, key=lambda e: len(e.absolute_path)))
+        return path, f"expected {' or '.join(_describe(sub) for sub in v)}, got {_got(error.instance)}"
     return path, error.message
 
 

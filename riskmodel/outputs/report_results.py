@@ -13,7 +13,8 @@ from dataclasses import dataclass, field, fields, replace
 from pathlib import Path
 
 from ..analysis.engine import ScenarioModel, SimulationResult
-from ..analysis.results import FLATTEN, Figures, SimulationSummary
+from ..analysis.figures import FLATTEN, Figures
+from ..analysis.results import SimulationSummary
 from ..inputs.policy import Policy, load_policy
 from ..inputs.register import Register, load_register, register_hash
 from ..io.locations import find_quarter_register
