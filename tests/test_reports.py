@@ -352,3 +352,30 @@ def test_the_report_reads_the_incident_log_and_shows_the_72_hour_clock(tmp_path)
     assert cli["gross"]["mean"] == rep.summary["gross"]["mean"]           # same log, same numbers
     text = summary_text([{**rep.summary, "folder": "m"}], "2026Q4")
     assert "ICO 72-hour clock" in text and f"{clock['open']} not reported after 72 hours" in text
+
+
+def test_report_results_are_typed_and_their_json_is_checked_before_writing(tmp_path):
+    """results.json is ReportResults.to_json(), checked against docs/results.schema.json; a
+    previous quarter's results.json that does not match fails, naming the file and the key."""
+    from riskmodel.analysis.schema import ResultsSchemaError, read_results
+    from riskmodel.outputs.report_results import Action, ReportResults
+
+    register = REGISTERS / "northgate-multisite" / "2026Q4.xlsx"
+    rep = QuarterlyReport.build(register=str(register), quarter="2026Q4", trials=1_000, seed=3)
+    assert isinstance(rep.results, ReportResults)
+    assert rep.summary == rep.results.to_json()
+    assert rep.results.gross.mean == rep.summary["gross"]["mean"] == pytest.approx(rep.result.gross.mean(), rel=1e-12)
+    assert rep.results.change is None and "attribution" not in rep.summary
+    rep.save(tmp_path)
+    assert read_results(tmp_path / "results.json") == json.loads(json.dumps(rep.summary))
+    # the compliance action keeps its key order ("what" last), every other kind "what" third
+    assert list(Action("compliance", None, "x", 0.0, None, None).to_json())[-1] == "what"
+    assert list(Action("control", "mfa", "x", 1.0, 2.0, 2.0).to_json())[2] == "what"
+
+    prev = json.loads((tmp_path / "results.json").read_text(encoding="utf-8"))
+    prev["by_risk"][0]["title"] = 7
+    bad = tmp_path / "previous.json"
+    bad.write_text(json.dumps(prev), encoding="utf-8")
+    with pytest.raises(ResultsSchemaError, match=r"previous\.json.*by_risk\[0\]\.title: expected a string, got 7"):
+        QuarterlyReport.build(register=str(register), quarter="2026Q4", trials=1_000, seed=3,
+                              previous_results=str(bad))

@@ -182,3 +182,79 @@ def test_standards_across_practices_compactly():
     assert df["NDG standards not covered"].iloc[0] == "none"
     from riskmodel.outputs.reporting import table
     assert "<b>" not in table(df).to_html()
+
+
+# ---- reading results.json: one reader, checked against docs/results.schema.json ------------------
+
+@pytest.fixture(scope="module")
+def quarter_dir(tmp_path_factory):
+    """Two practices' report results.json (few trials), as a report run leaves them."""
+    from riskmodel.outputs.reporting import QuarterlyReport
+
+    from .conftest import REGISTERS
+
+    root = tmp_path_factory.mktemp("2026Q4")
+    for practice, register in (("meadowbank-average", "2026Q4.csv"), ("riverside-rural", "2026Q4.csv")):
+        report = QuarterlyReport.build(register=str(REGISTERS / practice / register), quarter="2026Q4",
+                                       trials=1_000, seed=2)
+        (root / practice).mkdir()
+        report.save(root / practice)
+    return root
+
+
+def _rename_key(f, rename):
+    import json
+
+    data = json.loads(f.read_text(encoding="utf-8"))
+    rename(data)
+    f.write_text(json.dumps(data), encoding="utf-8")
+
+
+def test_the_review_reads_every_results_json_it_is_given(quarter_dir):
+    from riskmodel.outputs.review import load_quarter
+
+    results = load_quarter(quarter_dir)
+    assert [r["folder"] for r in results] == ["meadowbank-average", "riverside-rural"]
+    assert "Riverside" in summary_text(results, "2026Q4") and talking_points(results[1])
+
+
+def test_a_renamed_key_fails_at_read_time_naming_the_file_and_the_key(quarter_dir, tmp_path):
+    import json
+    import shutil
+
+    from riskmodel.analysis.schema import ResultsSchemaError
+    from riskmodel.outputs.review import load_quarter, load_run
+
+    root = tmp_path / "2026Q4"
+    shutil.copytree(quarter_dir, root)
+    bad = root / "riverside-rural" / "results.json"
+    _rename_key(bad, lambda d: d["retained"].__setitem__("p_99", d["retained"].pop("p99")))
+    with pytest.raises(ResultsSchemaError) as info:
+        load_quarter(root)
+    msg = str(info.value)
+    assert str(bad) in msg and "retained.p99: missing" in msg and "retained.p_99: not a key of the schema" in msg
+    # in a report run, that practice is not reviewed and the reason names the key; the other one is
+    status = tmp_path / "status.json"
+    status.write_text(json.dumps([{"practice": "meadowbank-average", "status": "ok"},
+                                  {"practice": "riverside-rural", "status": "ok"}]), encoding="utf-8")
+    results, others = load_run(root, status)
+    assert [r["folder"] for r in results] == ["meadowbank-average"]
+    assert others[0]["practice"] == "riverside-rural" and "retained.p99: missing" in others[0]["error"]
+
+
+def test_a_missing_report_key_and_a_negative_amount_fail_at_read_time(quarter_dir, tmp_path):
+    import shutil
+
+    from riskmodel.analysis.schema import ResultsSchemaError
+    from riskmodel.outputs.review import load_quarter
+
+    root = tmp_path / "2026Q4"
+    shutil.copytree(quarter_dir, root)
+    f = root / "meadowbank-average" / "results.json"
+    _rename_key(f, lambda d: d.pop("controls_ranking"))
+    with pytest.raises(ResultsSchemaError, match=r"meadowbank-average/results\.json.*controls_ranking: missing"):
+        load_quarter(root)
+    shutil.copy(quarter_dir / "meadowbank-average" / "results.json", f)
+    _rename_key(f, lambda d: d["gap_table"][0].__setitem__("insurer", -1.0))
+    with pytest.raises(ResultsSchemaError, match=r"gap_table\[0\]\.insurer: expected at least 0, got -1\.0"):
+        load_quarter(root)

@@ -1,9 +1,14 @@
-"""What a quarterly report shows, computed in the package (the notebook only presents it)."""
+"""What a quarterly report shows, computed in the package (the notebook only presents it).
+
+The figures are :class:`~riskmodel.outputs.report_results.ReportResults` (built in
+:mod:`riskmodel.outputs.report_results`); :attr:`QuarterlyReport.summary` is their results.json.
+"""
 from __future__ import annotations
 
 import json
 import re
 from dataclasses import dataclass
+from functools import cached_property
 from pathlib import Path
 
 import numpy as np
@@ -13,11 +18,15 @@ from ..io.shipped import package_version
 from ..io.atomic import atomic_path, write_text
 from ..inputs.contracts import load_contracts
 from ..analysis.engine import ScenarioModel, SimulationResult
+from ..analysis.schema import read_results, validate_results
+from ..coverage.invariants import check_summary
 from ..io.locations import REGISTER_SUFFIXES, beside, find_policy, find_quarter_register  # noqa: F401
+from . import narrative
+from .report_results import ReportResults, build_report_results, controls_ranking, previous_inputs  # noqa: F401
 from ..io.formatting import (MARGIN_SHOWN_ABOVE, chance, md_escape, money, money_with_margin, one_in, percent,
                          signed_money, trials_to_halve)
 from ..inputs.policy import Policy, load_policy
-from ..inputs.register import Register, load_register, register_hash
+from ..inputs.register import Register, load_register
 
 
 
@@ -39,32 +48,6 @@ def table(df: pd.DataFrame):
     return style
 
 
-def previous_inputs(results: dict, practice_dir: Path) -> tuple[Path | None, Path | None, str]:
-    """The previous quarter's register and policy files, checked against its results.json.
-
-    Returns (register, policy, note); the register is None (with the reason in ``note``) when
-    it cannot be found unchanged.
-    """
-    quarter = results.get("quarter")
-    candidates = [Path(results.get("register", ""))]
-    if quarter:
-        found = find_quarter_register(practice_dir, quarter)
-        if found is not None:
-            candidates.append(found)
-    reg = None
-    for c in candidates:
-        if c.is_file() and register_hash(c) == results.get("register_sha256"):
-            reg = c
-            break
-    if reg is None:
-        return None, None, (f"the previous quarter's register ({results.get('register')}) was not found unchanged, "
-                            "so the change is shown in total only")
-    src = (results.get("policy") or {}).get("source")
-    pol = Path(src) if src and Path(src).is_file() else None
-    note = "" if pol is not None or not src else "the previous policy file was not found: the current policy is used for both quarters"
-    return reg, pol, note
-
-
 @dataclass
 class QuarterlyReport:
     """One practice's quarter: simulated losses, who pays, and what would change them."""
@@ -74,12 +57,16 @@ class QuarterlyReport:
     policy: Policy | None
     model: ScenarioModel
     result: SimulationResult
-    summary: dict
+    results: ReportResults
     previous: dict | None = None
 
     @classmethod
     def build(cls, register: str, quarter: str, policy: str | None = None, contracts: str | None = None,
               trials: int = 100_000, seed: int = 20261, previous_results: str | None = None) -> "QuarterlyReport":
+        """Simulate a practice's quarter and compute every figure of its report.
+
+        ``previous_results``: the previous quarter's results.json (read and checked against the
+        results schema: a file that does not match fails here, naming the file and the key)."""
         from ..analysis.evidence import with_incident_log
 
         path = Path(register)
@@ -91,109 +78,32 @@ class QuarterlyReport:
         con = load_contracts(Path(contracts) if contracts else beside(path, "contracts.toml"))
         model = ScenarioModel(reg, trials, seed, show_progress=False)
         result = model.result(pol, con)
-        summary = result.summary()
-        summary["quarter"] = quarter
         prev = None
         if previous_results and Path(previous_results).is_file():
-            prev = json.loads(Path(previous_results).read_text())
-        report = cls(quarter, reg, pol, model, result, summary, prev)
-        summary["controls_ranking"] = report.controls_ranking().to_dict(orient="records")
-        report._plan(path)
-        if prev is not None:
-            summary["previous_quarter"] = prev.get("quarter")
-            summary["attribution"], summary["attribution_note"] = report._attribution(path, con, trials, seed)
-        return report
+            prev = read_results(previous_results, "report")
+        results = build_report_results(path, quarter, reg, pol, model, result, prev)
+        return cls(quarter, reg, pol, model, result, results, prev)
 
-    def _attribution(self, path: Path, contracts, trials: int, seed: int) -> tuple[list[dict], str]:
-        """The quarter-on-quarter waterfall (see :mod:`riskmodel.analysis.attribution`)."""
-        from ..analysis.attribution import attribute
-
-        prev_reg, prev_pol, note = previous_inputs(self.previous, path.parent)
-        if prev_reg is None:
-            return [], note
-        from ..analysis.evidence import with_incident_log
-
-        before = with_incident_log(load_register(prev_reg))[0]
-        before_policy = load_policy(prev_pol, set(before.controls)) if prev_pol else self.policy
-        steps = attribute(before, self.register, before_policy, self.policy, contracts, trials=trials, seed=seed)
-        if (self.previous.get("trials"), self.previous.get("seed")) != (trials, seed):
-            note = (f"the previous quarter was reported with {self.previous.get('trials'):,} trials and seed "
-                    f"{self.previous.get('seed')}; both quarters are re-simulated here with {trials:,} and {seed}")
-        return [s.to_dict() for s in steps], note
+    @cached_property
+    def summary(self) -> dict:
+        """The results.json (:meth:`ReportResults.to_json`), checked: every split adds up and every
+        key matches docs/results.schema.json (``report``)."""
+        out = self.results.to_json()
+        where = f"results of {self.register.path}"
+        check_summary(out, where)
+        validate_results(out, "report", where=where)
+        return out
 
     def incidents_markdown(self) -> str:
         """Our own incidents: the ICO 72-hour clock and what the log taught the frequencies (empty
         without an incident log)."""
-        s = self.summary
-        clock, update = s.get("ico_72h"), s.get("frequency_update")
-        if not clock:
-            return ""
-        lines = ["## Our own incidents", ""]
-        median = clock.get("median_hours_to_report")
-        lines.append(
-            f"- **ICO 72-hour clock** (personal data breaches must be reported to the ICO within 72 hours "
-            f"of discovery): {clock['reportable']} reportable breach(es) logged; {clock['on_time']} reported "
-            f"on time, **{clock['late']} late**, **{clock['open']} not reported and past 72 hours**"
-            + (f"; {clock['undecided']} still undecided" if clock.get("undecided") else "")
-            + (f". Median time to report: {median:,.0f} hours." if median is not None else "."))
-        for inc in clock.get("incidents", []):
-            if inc["status"] in ("late", "open"):
-                hours = inc.get("hours") if inc["status"] == "late" else inc.get("hours_open")
-                what = "reported late" if inc["status"] == "late" else "not yet reported"
-                lines.append(f"  - {md_escape(str(inc['incident_id']))} ({md_escape(str(inc.get('risk_id') or ''))}): "
-                             f"{what}, {hours:,.0f} hours after discovery")
-        moved = [r for r in (update or []) if r["events_observed"] or r["weight_of_evidence"] >= 0.05]
-        if moved:
-            lines.append("- **What our log changed.** The register's yearly frequencies are our estimates; "
-                         "the incidents we logged are evidence, and the model uses both:")
-            for r in sorted(moved, key=lambda r: -r["weight_of_evidence"])[:8]:
-                lines.append(f"  - {md_escape(r['risk_id'])}: {r['events_observed']} incident(s) in "
-                             f"{r['exposure_years']:.1f} years; {r['prior_mean']:.2g} a year in the register, "
-                             f"{r['posterior_mean']:.2g} now ({percent(r['weight_of_evidence'])} from our own log)")
-        flagged = [r["risk_id"] for r in (update or []) if (r.get("cost_check") or {}).get("flag")]
-        if flagged:
-            lines.append(f"- **Costs outside the register's ranges** more often than a 90% range allows: "
-                         f"{md_escape(', '.join(flagged))}. Review those ranges.")
-        return "\n".join(lines)
-
-    def _plan(self, path: Path) -> None:
-        """The standards the controls serve, what to do next and the budget plan (JSON
-        ``standards``, ``actions``, ``budget_plan``; :mod:`riskmodel.inputs.standards`,
-        :mod:`riskmodel.analysis.actions`), all on this report's simulated years."""
-        from ..analysis.actions import build_actions, build_budget_plan
-        from ..inputs.standards import load_standards, standards_status
-
-        s, reg, pol = self.summary, self.register, self.policy
-        if pol is not None and s.get("policy") is not None:
-            s["policy"]["warranty_denial_probability"] = pol.warranty_denial_probability
-        s["standards"] = standards_status(load_standards(path, set(reg.controls)), reg.control_status)
-        contracts = self.result.contracts
-        s["actions"] = build_actions(s, reg, pol, self.model, contracts)
-        s["budget_plan"] = build_budget_plan(reg, pol, self.model, contracts)
+        return narrative.incidents_markdown(self.summary)
 
     # ---- numbers -------------------------------------------------------------------------
     def controls_ranking(self) -> pd.DataFrame:
         """Each control named in the register: the reduction in expected retained loss from
         having it in place (same simulated years), per pound of its annual cost."""
-        base = self.result.allocation.per_trial["retained"].mean()
-        gross = self.result.gross.mean()
-        rows = []
-        contracts = self.result.contracts
-        for name, in_place in sorted(self.register.control_status.items()):
-            other = self.model.result(self.policy, contracts, {name: not in_place})
-            o_ret = other.allocation.per_trial["retained"].mean()
-            with_ret, without_ret = (base, o_ret) if in_place else (o_ret, base)
-            with_g, without_g = (gross, other.gross.mean()) if in_place else (other.gross.mean(), gross)
-            ctrl = self.register.controls[name]
-            saving = without_ret - with_ret
-            rows.append({"control": name, "label": ctrl.label, "status": "in place" if in_place else "planned",
-                         "annual_cost": ctrl.annual_cost, "reduction_in_expected_loss": without_g - with_g,
-                         "reduction_in_retained_loss": saving,
-                         "saving_per_pound": saving / ctrl.annual_cost if ctrl.annual_cost > 0 else None})
-        df = pd.DataFrame(rows)
-        if not df.empty:
-            df = df.sort_values("saving_per_pound", ascending=False, na_position="last").reset_index(drop=True)
-        return df
+        return controls_ranking(self.result, self.model, self.register, self.policy)
 
     # ---- presentation helpers --------------------------------------------------------------
     def headline(self) -> str:
@@ -241,47 +151,7 @@ class QuarterlyReport:
     # ---- what this means and what to do next ------------------------------------------------
     def meaning(self) -> str:
         """"What this means for us": three or four plain sentences for the partners (Markdown)."""
-        from ..analysis.actions import insured, limit_enough
-        from ..inputs.standards import STANDARDS
-
-        s = self.summary
-        r = s.get("retained", s["gross"])
-        lines = ["## What this means for us", ""]
-        text = [f"In an average year cyber incidents would cost us about {money(s['gross']['mean'])}, of which we "
-                f"would pay about {money(r['mean'])} ourselves."]
-        if "retained" in s and not insured(s):
-            text.append(f"We have no cyber insurance, so in a very bad year (1 in 100) we would pay "
-                        f"{money(r['p99'])} or more ourselves, and the partners' liability is unlimited.")
-        elif "retained" in s:
-            enough = limit_enough(s)
-            text.append(f"In a very bad year (1 in 100) we would pay {money(r['p99'])} or more ourselves; our policy's "
-                        f"limit {'would' if enough else 'would not'} be enough for such a year.")
-        acts = s.get("actions") or []
-        compliance = [a for a in acts if a["kind"] == "compliance"]
-        priced = [a for a in acts if a["kind"] != "compliance" and a.get("retained_saving")]
-        if compliance:
-            text.append("First, a legal duty: " + md_escape(compliance[0]["what"][0].lower() + compliance[0]["what"][1:]))
-        if priced:
-            best = priced[0]        # the actions are ranked best first
-            what = md_escape(best["what"][0].lower() + best["what"][1:])
-            cost = best.get("annual_cost")
-            if cost and best["retained_saving"] < cost:
-                text.append(f"No planned step pays for itself in what we pay ourselves; the best value is to "
-                            f"{what.rstrip('.')}, which costs {money(cost)} a year and saves us about "
-                            f"{money(best['retained_saving'])} (it also lowers losses others pay and helps meet the "
-                            "standards below)")
-            else:
-                text.append(f"The best value next step saves us about {money(best['retained_saving'])} a year"
-                            + (f" for {money(cost)}" if cost else "") + f": {what}")
-        elif not compliance:
-            text.append("No planned control or policy change would lower what we pay ourselves.")
-        std = s.get("standards") or {}
-        parts = [f"{sum(1 for q in std[k] if q['status'] == 'in_place')} of the {len(std[k])} "
-                 f"{'Cyber Essentials technical controls' if k == 'cyber_essentials' else 'National Data Guardian standards'}"
-                 for k in STANDARDS if std.get(k)]
-        if parts:
-            text.append("Our controls in place cover " + " and ".join(parts) + ".")
-        return "\n".join(lines) + "\n" + " ".join(t if t.endswith(".") else t + "." for t in text[:4])
+        return narrative.meaning(self.summary)
 
     def actions_table(self) -> pd.DataFrame:
         """The ranked "What to do next": each action, its yearly cost and what it saves the practice."""

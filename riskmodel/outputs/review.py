@@ -16,6 +16,7 @@ import pandas as pd
 
 from ..inputs.components import COMPONENT_LABELS
 from ..io.formatting import md_escape, money, money_with_margin, percent, trials_to_halve
+from ..analysis.schema import read_results
 from ..coverage.invariants import check_summary
 
 #: Thresholds for raising a point (documented in docs/reports.md).
@@ -26,8 +27,16 @@ SAVING_PER_POUND_TO_RAISE = 1.0  # a planned control returning more than £1 per
 
 
 def _read_results(f: Path, folder: str) -> dict:
-    """One practice's ``results.json``, checked (never show an impossible figure from any file)."""
-    data = json.loads(f.read_text(encoding="utf-8"))
+    """One practice's ``results.json``, checked: every key as docs/results.schema.json declares it
+    (a renamed or missing key fails here, naming the file and the key) and every split adds up
+    (never show an impossible figure from any file).
+
+    Raises
+    ------
+    ResultsSchemaError
+        If the file does not match the report results schema.
+    """
+    data = read_results(f, "report")
     check_summary(data, str(f))
     data["folder"] = folder
     return data
