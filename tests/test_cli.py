@@ -244,3 +244,23 @@ def test_more_simulated_years_than_memory_allows_is_one_clear_error(make_registe
     assert res.exit_code == 2, res.output
     assert "simulated years" in res.output and "use fewer trials" in res.output
     assert "Traceback" not in res.output
+
+
+def test_an_output_its_own_schema_refuses_is_a_bug_and_nothing_is_written(tmp_path, monkeypatch):
+    """compare-policies checks its JSON against docs/results.schema.json before writing it."""
+    from riskmodel.analysis import comparison
+
+    real = comparison.compare
+
+    def broken(*args, **kwargs):
+        rows = real(*args, **kwargs)
+        rows[0]["retained_mean"] = -1.0          # an impossible figure
+        return rows
+
+    monkeypatch.setattr(comparison, "compare", broken)
+    out = tmp_path / "compare.json"
+    res = run_cli("compare-policies", "registers/meadowbank-average/2026Q4.csv",
+                  "registers/meadowbank-average/policy.toml", "--trials", 500, "--json", out)
+    assert res.exit_code == 3
+    assert "policies[0].retained_mean" in res.output and "bug in riskmodel" in res.output
+    assert not out.exists()

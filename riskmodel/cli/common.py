@@ -13,6 +13,7 @@ from pathlib import Path
 
 import click
 
+from ..analysis.schema import ResultsSchemaError
 from ..coverage.invariants import InvariantError
 from ..io.atomic import write_text
 from ..io.errors import InputError
@@ -25,7 +26,8 @@ EXIT_INTERNAL = 3
 class Guarded(click.Group):
     """Every command: a misused option or argument is one line with exit status 2 (click's usage
     text is a ``--help`` away); an :class:`InvariantError` (an impossible figure caught by the
-    package's guards) is reported plainly with exit status 3; nothing has been written."""
+    package's guards, or an output its schema refuses) is reported plainly with exit status 3;
+    nothing has been written."""
 
     def invoke(self, ctx):
         try:
@@ -36,6 +38,9 @@ class Guarded(click.Group):
             sys.exit(EXIT_INVALID)
         except InvariantError as exc:
             click.echo(str(exc), err=True)
+            sys.exit(EXIT_INTERNAL)
+        except ResultsSchemaError as exc:  # riskmodel built an output its own schema refuses
+            click.echo(f"{exc}\nThis is a bug in riskmodel: nothing was written. Please report it.", err=True)
             sys.exit(EXIT_INTERNAL)
 
 

@@ -38,7 +38,11 @@ def compare_policies(register, policies, practice, contracts, trials, seed, json
         fail(exc)
     rows = compare(model, pols, con)
     if json_out:
-        json_dump({"trials": trials, "seed": seed, "register": register, "policies": rows}, json_out)
+        from ..analysis.schema import validate_results
+
+        doc = {"trials": trials, "seed": seed, "register": register, "policies": rows}
+        validate_results(doc, "compare")  # docs/results.schema.json, before anything is written
+        json_dump(doc, json_out)
         if json_out == "-":
             return
     click.echo(f"{reg.practice.name}: {trials:,} simulated years, seed {seed}\n")
