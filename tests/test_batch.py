@@ -23,7 +23,7 @@ from riskmodel.outputs import batch
 from riskmodel.io.atomic import atomic_path
 from riskmodel.outputs.batch import CSP, LiveMarkupError, chromium_command, live_markup, manifest_text, quarter_lock, to_html
 from riskmodel.io.formatting import csv_cell, printable
-from riskmodel.outputs.textreport import summary_text
+from riskmodel.outputs.textreport import terminal_summary
 
 from .conftest import REGISTERS, run_cli
 
@@ -213,7 +213,7 @@ def test_terminal_text_shows_control_characters_escaped(tmp_path):
     shutil.copytree(REGISTERS / "riverside-rural", tmp_path / "p")
     reg = tmp_path / "p" / "2026Q4.csv"
     reg.write_text(reg.read_text().replace("Ransomware", "\x1b[2JRansomware", 1))
-    text = summary_text(simulate(load_register(reg), 200, 1).summary())
+    text = terminal_summary(simulate(load_register(reg), 200, 1).summary())
     assert "\x1b" not in text and "\\x1b[2JRansomware" in text
 
 

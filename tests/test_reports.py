@@ -334,7 +334,7 @@ def test_the_report_reads_the_incident_log_and_shows_the_72_hour_clock(tmp_path)
     """The quarterly report (and so the review and the dashboard) uses the practice's incident
     log as `simulate` does: the same frequencies, the 72-hour clock in words, and a waterfall step
     for what the log changed."""
-    from riskmodel.outputs.review import summary_text
+    from riskmodel.outputs.review import review_text
 
     reg = REGISTERS / "meadowbank-average" / "2026Q4.csv"
     prev = QuarterlyReport.build(str(REGISTERS / "meadowbank-average" / "2026Q3.csv"), "2026Q3", trials=3_000)
@@ -350,7 +350,7 @@ def test_the_report_reads_the_incident_log_and_shows_the_72_hour_clock(tmp_path)
     cli = json.loads(subprocess.run([sys.executable, "-m", "riskmodel.cli", "simulate", str(reg), "--trials", "3000",
                                      "--json", "-"], capture_output=True, text=True, check=True).stdout)
     assert cli["gross"]["mean"] == rep.summary["gross"]["mean"]           # same log, same numbers
-    text = summary_text([{**rep.summary, "folder": "m"}], "2026Q4")
+    text = review_text([{**rep.summary, "folder": "m"}], "2026Q4")
     assert "ICO 72-hour clock" in text and f"{clock['open']} not reported after 72 hours" in text
 
 

@@ -6,7 +6,7 @@ import copy
 import pytest
 
 from riskmodel.outputs.colours import REASON_COLOURS
-from riskmodel.outputs.review import (chart_rows, formatted, margins_note, overview, round_up, summary_text,
+from riskmodel.outputs.review import (chart_rows, formatted, margins_note, overview, round_up, review_text,
                               talking_points)
 from riskmodel.outputs.svgcharts import limits_svg, reasons_svg
 
@@ -95,7 +95,7 @@ def test_names_from_the_inputs_are_escaped():
     r = results()
     r["practice"]["name"] = "$x$ <b>Surgery</b>"
     r["controls_ranking"][0].update(label="<i>MFA</i>", saving_per_pound=3.0)
-    text = summary_text([results(policy=None), r], "2026Q4") + "\n".join(talking_points(r))
+    text = review_text([results(policy=None), r], "2026Q4") + "\n".join(talking_points(r))
     assert "<b>" not in text and "<i>" not in text and "&lt;i&gt;MFA" in text
     svg = reasons_svg(chart_rows([r]))
     assert "<b>" not in svg and "&lt;b&gt;Surgery" in svg
@@ -116,7 +116,7 @@ def test_tail_figures_carry_their_margin_and_the_note_says_how_to_halve_it():
 def test_a_limit_exactly_at_the_1_in_100_year_that_runs_out_in_1pc_of_years_is_not_enough():
     at = results(limit_for_1_in_100=100_000.0, prob_aggregate_exhausted=0.011)
     assert list(overview([at, results()])["Limit enough?"]) == [False, True]
-    assert "not enough for a 1-in-100 year:** Test Surgery" in summary_text([at], "2026Q4")
+    assert "not enough for a 1-in-100 year:** Test Surgery" in review_text([at], "2026Q4")
 
 
 def test_unlimited_and_uninsured_policies_read_plainly():
@@ -215,7 +215,7 @@ def test_the_review_reads_every_results_json_it_is_given(quarter_dir):
 
     results = load_quarter(quarter_dir)
     assert [r["folder"] for r in results] == ["meadowbank-average", "riverside-rural"]
-    assert "Riverside" in summary_text(results, "2026Q4") and talking_points(results[1])
+    assert "Riverside" in review_text(results, "2026Q4") and talking_points(results[1])
 
 
 def test_a_renamed_key_fails_at_read_time_naming_the_file_and_the_key(quarter_dir, tmp_path):

@@ -15,7 +15,7 @@ from ..inputs.register import load_register
 from ..io.errors import InputError
 from ..io.formatting import percent
 from ..io.locations import find_policy
-from ..outputs.textreport import summary_text
+from ..outputs.textreport import terminal_summary
 from .common import beside, check_json_target, fail, fail_line, json_dump, warn
 
 
@@ -107,7 +107,7 @@ def simulate_cmd(register, practice, trials, seed, json_out, policy, contracts, 
         json_dump(summary, json_out)
         if json_out == "-":
             return
-    click.echo(summary_text(summary))
+    click.echo(terminal_summary(summary))
     if summary.get("ico_72h"):
         click.echo(_log_text(summary))
 

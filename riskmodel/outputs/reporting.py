@@ -261,7 +261,7 @@ class QuarterlyReport:
             rows.append(row)
         return pd.DataFrame(rows)
 
-    def gap_table(self) -> pd.DataFrame:
+    def who_pays_table(self) -> pd.DataFrame:
         rows = []
         for r in self.summary["gap_table"]:
             if r["gross"] <= 0:

@@ -239,7 +239,7 @@ def chart_rows(results: list[dict]) -> list[dict]:
     return rows
 
 
-def summary_text(results: list[dict], quarter: str, not_reviewed: list[dict] = ()) -> str:
+def review_text(results: list[dict], quarter: str, not_reviewed: list[dict] = ()) -> str:
     """The review's opening lines (Markdown), naming first every practice the run could not
     review (``not_reviewed``, from :func:`load_run`) with its reason."""
     n = len(results)
@@ -268,4 +268,4 @@ def summary_text(results: list[dict], quarter: str, not_reviewed: list[dict] = (
     return "\n".join(lines)
 
 
-__all__ = ["standards_overview", "limit_enough", "load_run", "not_reviewed_text", "margins_note", "chart_rows", "summary_text", "load_quarter", "overview", "formatted", "talking_points", "retained_by_reason", "round_up"]
+__all__ = ["standards_overview", "limit_enough", "load_run", "not_reviewed_text", "margins_note", "chart_rows", "review_text", "load_quarter", "overview", "formatted", "talking_points", "retained_by_reason", "round_up"]

@@ -14,7 +14,7 @@ def _table(rows: list[list[str]], header: list[str], left: int = 1) -> str:
     return "\n".join([line(header), line(["-" * w for w in widths])] + [line(r) for r in rows])
 
 
-def summary_text(s: dict) -> str:
+def terminal_summary(s: dict) -> str:
     """A readable summary of :meth:`SimulationResult.summary` output."""
     g = s["gross"]
     out = [f"{printable(s['practice']['name'])}  ({printable(s['register'])})",
