@@ -109,7 +109,7 @@ class Cache:
         Most values kept.
     max_bytes : int, optional
         Most bytes kept (as :func:`nbytes` counts them, or ``size``); the value just computed is
-        kept even if it alone is larger.
+        kept even if it alone is larger. Without it, values are not measured.
     size : callable, optional
         Bytes of a value (default :func:`nbytes`).
     """
@@ -164,7 +164,7 @@ class Cache:
             future.set_exception(exc)
             raise
         future.set_result(value)
-        self._admit(key, future, self._size(value))
+        self._admit(key, future, self._measure(value))
         return value
 
     def peek(self, key: Hashable, default: Any = None) -> Any:
@@ -185,7 +185,10 @@ class Cache:
             if old is not None:
                 self._bytes -= old[1]
             self._entries[key] = (future, 0)
-        self._admit(key, future, self._size(value))
+        self._admit(key, future, self._measure(value))
+
+    def _measure(self, value: Any) -> int:
+        return 0 if self.max_bytes is None else self._size(value)
 
     def _admit(self, key: Hashable, future: Future, size: int) -> None:
         """Count a computed value's bytes and evict the least recently used down to the bounds."""

@@ -91,8 +91,17 @@ class ScenarioModel:
         self._priced = Cache(8 * max_scenarios, PRICED_BYTES)    # (scenario, terms, detail) -> Allocation
         self._realised = Cache(blocks)              # one risk's events in one chunk (realise's memo)
         self._work = Cache(4 * blocks)              # contract cover and pricing work by block and split
+        self._digests = Cache(64)                   # id of a frozen input -> (it, its digest)
 
     # -- control scenarios -------------------------------------------------------------------
+    def _digest(self, frozen) -> str:
+        """:func:`digest` of a frozen input (policy, contracts), computed once per object."""
+        kept = self._digests.peek(id(frozen))
+        if kept is None or kept[0] is not frozen:       # (kept holds it: its id is not reused)
+            kept = (frozen, digest(frozen))
+            self._digests.put(id(frozen), kept)
+        return kept[1]
+
     def _status(self, control_status: dict[str, bool] | None) -> dict[str, bool]:
         return {**self.register.control_status, **(control_status or {})}
 
@@ -188,7 +197,7 @@ class ScenarioModel:
         """The events of a control scenario after contract cover (kept).
 
         ``threads`` caps the worker threads used if the scenario must be computed."""
-        key = (self._key(control_status), digest(contracts or self.default_contracts))
+        key = (self._key(control_status), self._digest(contracts or self.default_contracts))
         return self._splits.get(key, lambda: self._split(key, contracts or self.default_contracts, threads))
 
     def _split(self, key: tuple, contracts: Contracts, threads: int | None = None) -> ChunkedSplit:
@@ -215,7 +224,7 @@ class ScenarioModel:
 
     def prepared(self, contracts: Contracts | None = None, control_status: dict[str, bool] | None = None) -> bool:
         """Whether the contract split of a control scenario is ready (computed and still kept)."""
-        return (self._key(control_status), digest(contracts or self.default_contracts)) in self._splits
+        return (self._key(control_status), self._digest(contracts or self.default_contracts)) in self._splits
 
     def allocate(self, policy: Policy | None, contracts: Contracts | None = None,
                  control_status: dict[str, bool] | None = None, *, detail: bool = True,
@@ -229,7 +238,7 @@ class ScenarioModel:
         """
         contracts = contracts or self.default_contracts
         status = self._status(control_status)      # (the terms may depend on any control)
-        key = (digest(status), digest(contracts), digest(policy), detail, with_reasons)
+        key = (tuple(sorted(status.items())), self._digest(contracts), self._digest(policy), detail, with_reasons)
 
         def price():
             split = self.split(contracts, status)
