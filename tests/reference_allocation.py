@@ -10,7 +10,7 @@ import numpy as np
 
 from dataclasses import dataclass
 
-from riskmodel.coverage.allocation import BI, K, REASONS, Allocation, EventTable, Terms, _group_start
+from riskmodel.coverage.allocation import BI, K, REASONS, Allocation, EventTable, Terms, group_start
 from riskmodel.inputs.components import BUSINESS_INTERRUPTION, COMPONENTS
 
 
@@ -34,7 +34,7 @@ class DenseTable:
 
     @property
     def group_start(self) -> np.ndarray:
-        return _group_start(self.trial)
+        return group_start(self.trial)
 
 
 def _within_year_paid(x: np.ndarray, start: np.ndarray, limit: float) -> np.ndarray:

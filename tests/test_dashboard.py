@@ -147,8 +147,13 @@ def test_background_warm_up_prepares_toggles_and_changes_no_number():
     warm = Dashboard(REGISTERS, "northgate-multisite", trials=4_000, seed=5, warm_up=True)
     warm.wait_for_warm_up(120)
     model = warm.scenario().model
-    assert len(model._splits) >= min(len(warm.controls), model.max_scenarios - 2)   # neighbours ready
-    assert len(cold.scenario().model._splits) == 1
+    status = warm.control_status()
+    ready = [model.prepared(warm.scenario().contracts, {**status, c: not on}) for c, on in status.items()]
+    assert sum(ready) >= min(len(warm.controls), model.max_scenarios - 2)       # neighbours ready
+    cold_model, cold_status = cold.scenario().model, cold.control_status()
+    assert cold_model.prepared(cold.scenario().contracts, cold_status)
+    assert not any(cold_model.prepared(cold.scenario().contracts, {**cold_status, c: not on})
+                   for c, on in cold_status.items())
     for name in ("mfa", "misdirected_email_checks"):
         cold.controls[name].value = not cold.controls[name].value
         warm.controls[name].value = not warm.controls[name].value

@@ -115,8 +115,13 @@ def test_uninsured_split_keeps_everything_left(models):
     assert not a.per_trial["insurer"].any()
 
 
+def excluded_warranty(reg, pol, status):
+    terms = Terms.compile(reg, load_contracts(), pol, {**reg.control_status, **status})
+    return terms.excluded, terms.warranty
+
+
 def test_within_year_erosion_is_exact_and_independent_of_other_years():
-    from riskmodel.coverage.allocation import _within_year_paid
+    from riskmodel.coverage.erosion import within_year_paid as _within_year_paid
 
     rng = np.random.default_rng(3)
     trial = np.sort(rng.integers(0, 300, 2_000))
@@ -141,9 +146,9 @@ def _same_allocation(a, b) -> None:
     np.testing.assert_array_equal(a.aggregate_exhausted, b.aggregate_exhausted)
 
 
-def test_shared_pricing_buffers_and_reused_blocks_change_no_number():
-    """Scenarios of one model share per-chunk pricing buffers and reuse the work on risks a
-    toggle leaves alone: pricing in any order, from several threads at once, gives exactly what
+def test_reused_blocks_change_no_number():
+    """Scenarios of one model reuse the work on risks a toggle leaves alone (contract cover and
+    claim sums by block): pricing in any order, from several threads at once, gives exactly what
     a model that priced the scenario first gives."""
     from concurrent.futures import ThreadPoolExecutor
 
@@ -155,10 +160,9 @@ def test_shared_pricing_buffers_and_reused_blocks_change_no_number():
     model = ScenarioModel(reg, 60_000, seed=9, show_progress=False)    # two chunks
     first = [model.allocate(pol, control_status=s) for s in statuses]
     assert model.allocate(pol, control_status=statuses[0]) is first[0]      # kept: priced once
-    for s in statuses:                                 # price again, on the shared buffers
-        model.split(control_status=s)._priced.clear()
-    with ThreadPoolExecutor(3) as pool:
-        again = list(pool.map(lambda s: model.allocate(pol, control_status=s), statuses[::-1] * 2))
+    with ThreadPoolExecutor(3) as pool:                # price again, on the blocks' reused work
+        again = list(pool.map(lambda s: model.split(control_status=s).apply(
+            pol, *excluded_warranty(reg, pol, s)), statuses[::-1] * 2))
     for a, b in zip(first[::-1] * 2, again):
         _same_allocation(a, b)
     for s, a in zip(statuses, first):                  # a fresh model for each scenario alone

@@ -26,15 +26,17 @@ import numpy as np
 
 from ..inputs.components import COMPONENT_LABELS, COMPONENTS
 from ..inputs.contracts import Contracts, load_contracts
+from ..analysis.cache import Cache
 from ..analysis.engine import DEFAULT_SEED, DEFAULT_TRIALS, ScenarioModel, gap_table
 from ..io.errors import InputError
-from ..io.formatting import chance, money, percent
+from ..io.formatting import money
 from ..coverage.invariants import check_allocation
 from ..simulation.memory import keep_freed_memory
 from ..inputs.policy import Policy, Section, load_policy
 from ..inputs.register import Register, load_register
 from ..io.locations import REGISTER_SUFFIXES, beside, find_policy
-from .svgcharts import loss_exceedance_svg, who_pays_svg
+from .dashboard_view import exceedance_svg, headline_html, risks_html
+from .svgcharts import who_pays_svg
 
 QUARTER = re.compile(r"^\d{4}Q[1-4]$")
 #: Trials the app simulates unless told otherwise (env ``RISKMODEL_TRIALS``).
@@ -139,8 +141,7 @@ class Dashboard:
         self.warm_up = self.trials <= WARM_UP_MAX_TRIALS if warm_up is None else warm_up
         self._generation = 0
         self._warmer: threading.Thread | None = None
-        self._scenarios: dict[tuple[str, str], Scenario] = {}
-        self._profiles: dict[tuple, list[dict]] = {}
+        self._scenarios = Cache(1)        # (practice, quarter) -> Scenario: the one shown
         self._quiet = False
         self._loaded = False
 
@@ -189,18 +190,19 @@ class Dashboard:
 
     # -- loading a practice and quarter ------------------------------------------------------
     def scenario(self) -> Scenario:
+        """The chosen practice and quarter's files and simulated years (the last one opened is kept)."""
         key = (self.practice.value, self.quarter.value)
-        if key not in self._scenarios:
-            path = self.catalogue[key[0]][key[1]]
-            from ..analysis.evidence import with_incident_log
+        return self._scenarios.get(key, lambda: self._open(*key))
 
-            reg = with_incident_log(load_register(path))[0]      # as the reports read it
-            pol_path = find_policy(path, key[1])
-            pol = load_policy(pol_path, set(reg.controls)) if pol_path else Policy(name="No policy")
-            con = load_contracts(beside(path, "contracts.toml"))
-            self._scenarios = {key: Scenario(reg, pol, con,
-                                             ScenarioModel(reg, self.trials, self.seed, show_progress=False))}
-        return self._scenarios[key]
+    def _open(self, practice: str, quarter: str) -> Scenario:
+        path = self.catalogue[practice][quarter]
+        from ..analysis.evidence import with_incident_log
+
+        reg = with_incident_log(load_register(path))[0]      # as the reports read it
+        pol_path = find_policy(path, quarter)
+        pol = load_policy(pol_path, set(reg.controls)) if pol_path else Policy(name="No policy")
+        con = load_contracts(beside(path, "contracts.toml"))
+        return Scenario(reg, pol, con, ScenarioModel(reg, self.trials, self.seed, show_progress=False))
 
     def _load(self) -> None:
         """Show the chosen practice and quarter. Files that cannot be read show what to fix, and
@@ -355,10 +357,11 @@ class Dashboard:
             "prob_limit_exhausted": float(alloc.aggregate_exhausted.mean()) if insured else None,
             "controls_cost": float(sum(sc.register.controls[c].annual_cost for c, on in status.items() if on)),
         }
-        html_parts = {"headline": self._headline_html(policy),
-                      "exceedance": self._exceedance_svg(gross, retained, policy),
+        html_parts = {"headline": headline_html(self.numbers, policy, self.trials),
+                      "exceedance": exceedance_svg(gross, retained, policy),
                       "who_pays": who_pays_svg(gap_table(alloc, n)),
-                      "risks": self._risks_html(self._risk_profiles(model, status), alloc.by_risk["retained"] / n)}
+                      "risks": risks_html(sc.register, model.risk_profiles(status), alloc.by_risk["retained"] / n,
+                                          self.trials)}
         self.elapsed = time.perf_counter() - t0
         self.updates += 1
         html_parts["status"] = (f"<div class='rm-status' data-update='{self.updates}' "
@@ -384,84 +387,11 @@ class Dashboard:
         for name in order[: max(1, sc.model.max_scenarios - 2)]:
             if gen != self._generation:        # the partner changed something: stop
                 return
-            sc.model.split(sc.contracts, {**status, name: not status[name]}, threads=1)
+            sc.model.prepare(sc.contracts, {**status, name: not status[name]}, threads=1)
 
     def wait_for_warm_up(self, timeout: float | None = None) -> None:
         """Block until the background warm-up has finished (benchmarks and tests)."""
         if self._warmer is not None:
             self._warmer.join(timeout)
-
-    def _headline_html(self, policy: Policy) -> str:
-        v = self.numbers
-        p = v["prob_limit_exhausted"]
-        limit = ("no policy" if p is None else "not seen" if p == 0 else f"{percent(p)} a year")
-        cards = [
-            ("Expected annual loss", money(v["expected_annual_loss"]), "average over simulated years", "eal"),
-            ("1-in-100 year loss", money(v["one_in_100"]), f"1-in-20: {money(v['one_in_20'])}", "p99"),
-            ("Kept by the practice", money(v["retained_mean"]),
-             f"a year on average; 1-in-100: {money(v['retained_one_in_100'])}", "retained"),
-            ("Chance the policy limit runs out", limit,
-             (f"limit {money(policy.aggregate_limit)}" + (f"; in none of {self.trials:,} years" if p == 0 else ""))
-             if policy.insured else "uninsured", "exhausted"),
-        ]
-        cells = "".join(
-            f"<div class='rm-card' data-metric='{key}' style='flex:1;min-width:150px;padding:8px 12px;"
-            f"border:1px solid #ddd;border-radius:6px;margin:0 8px 8px 0'>"
-            f"<div style='font-size:85%;color:#555'>{html.escape(t)}</div>"
-            f"<div class='rm-value' style='font-size:150%;font-weight:600'>{html.escape(val)}</div>"
-            f"<div style='font-size:80%;color:#777'>{html.escape(sub)}</div></div>"
-            for t, val, sub, key in cards)
-        return f"<div class='rm-headline' style='display:flex;flex-wrap:wrap'>{cells}</div>"
-
-    def _exceedance_svg(self, gross, retained, policy: Policy) -> str:
-        return loss_exceedance_svg(gross, retained, excess=policy.excess if policy.insured else None,
-                                   limit=policy.aggregate_limit if policy.insured and not policy.unlimited else None)
-
-    def _risk_profiles(self, model: ScenarioModel, status: dict[str, bool]) -> list[dict]:
-        """Per risk: chance of a year with a loss, expected loss, cost of a year it happens. They
-        depend on the controls only, not on the policy: kept per control state of this scenario."""
-        key = (id(model), tuple(sorted(status.items())))
-        if key not in self._profiles:
-            if len(self._profiles) >= 16 or any(k[0] != id(model) for k in self._profiles):
-                self._profiles.clear()
-            self._profiles[key] = model.risk_profiles(status)
-        return self._profiles[key]
-
-    def _risks_html(self, profiles: list[dict], retained_mean: np.ndarray) -> str:
-        reg = self.scenario().register
-        gross_mean = np.array([p["mean"] for p in profiles])
-        total = gross_mean.sum()
-        order = np.argsort(-gross_mean, kind="stable")
-        td = "<td style='text-align:right'>"
-
-        def if_happens(p, key):
-            return money(p[key]) if p["prob_event"] > 0 else "—"
-
-        rows = "".join(
-            f"<tr style='border-top:1px solid #eee'><td>{i + 1}</td><td>{html.escape(reg.risks[j].risk_id)}</td>"
-            f"<td>{html.escape(reg.risks[j].title)}</td>{td}{html.escape(chance(profiles[j]['prob_event'], self.trials))}</td>"
-            f"{td}{money(gross_mean[j])}</td>{td}{_share_of(gross_mean[j], total)}</td>"
-            f"{td}{if_happens(profiles[j], 'cost_if_event_p50')}</td>{td}{if_happens(profiles[j], 'cost_if_event_p90')}</td>"
-            f"{td}{money(retained_mean[j])}</td></tr>"
-            for i, j in enumerate(order))
-        return ("<div style='font-weight:600;margin-top:8px'>Risks ranked by expected annual loss</div><table class='rm-risks' style='border-collapse:collapse;"
-                "border-spacing:0'><style>.rm-risks td,.rm-risks th{padding:2px 8px;vertical-align:top}"
-                ".rm-risks th{text-align:right;vertical-align:bottom}.rm-risks tr:first-child th:nth-child(-n+3)"
-                "{text-align:left}.rm-risks td:nth-child(n+4){white-space:nowrap}</style>"
-                "<tr><th rowspan='2'>#</th><th rowspan='2'>Risk</th><th rowspan='2'>Title</th>"
-                "<th rowspan='2'>Chance in a year</th><th rowspan='2'>Expected a year</th><th rowspan='2'>Share</th>"
-                "<th colspan='2' style='text-align:center'>A year it happens costs</th>"
-                "<th rowspan='2'>Kept by the practice</th></tr>"
-                "<tr><th title='median of the years in which it happens'>typically</th>"
-                f"<th title='1 in 10 of the years in which it happens cost more'>1 in 10 over</th></tr>{rows}</table>"
-                "<div style='color:#666;font-size:85%;margin-top:4px'>Chance in a year: of at least one incident "
-                "that costs money (a percentage for risks seen at least one year in ten, else \"1 in N years\"). "
-                "Expected a year spreads the cost over all years, including those without it; a year it happens "
-                "costs typically (the median) and, one such year in ten, more than the last figure.</div>")
-
-
-def _share_of(part: float, total: float) -> str:
-    return percent(part / total) if total > 0 else "–"
-
 
 __all__ = ["Dashboard", "find_practices", "default_registers"]

@@ -126,7 +126,8 @@ class RiskLosses:
     hours: np.ndarray | None  # BI downtime hours per event, if the risk has BI
     aux: np.ndarray | None
     per_trial: np.ndarray | None = None  # (comps, n) per-trial sums, filled on first use
-    memo: dict = field(default_factory=dict)  # later work that depends on these events only
+    #: (per-trial sums by component, per-trial total, sum, sums by component), filled on first use
+    sums: tuple | None = None
 
 
 def realise(plan: Plan, draws: ChunkDraws, in_place: np.ndarray, cost_per_hour: float,
@@ -204,13 +205,13 @@ def _sums(rl: RiskLosses, n: int) -> tuple[np.ndarray, np.ndarray, float, np.nda
     """A risk's per-trial sums by component (comps, n), its per-trial total (n,), its sum and its
     sums by component (kept with its events, so a risk realised under the same controls is never
     summed twice)."""
-    if "sums" not in rl.memo:
+    if rl.sums is None:
         if rl.per_trial is None:
             rl.per_trial = _per_trial(rl, n)
         pt = rl.per_trial
         csums = pt.sum(axis=1)
-        rl.memo["sums"] = (pt, pt[0] if len(pt) == 1 else pt.sum(axis=0), csums.sum(), csums)
-    return rl.memo["sums"]
+        rl.sums = (pt, pt[0] if len(pt) == 1 else pt.sum(axis=0), csums.sum(), csums)
+    return rl.sums
 
 
 def accumulate(losses: list[RiskLosses], n: int, total: np.ndarray | None, by_risk: np.ndarray | None = None,
