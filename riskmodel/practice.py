@@ -19,6 +19,7 @@ DEFAULT_INTERRUPTION_COST_PER_HOUR = 250.0
 
 _KEYS = {"name", "ods_code", "list_size", "staff", "staff_fte", "annual_income",
          "interruption_cost_per_hour", "illustrative", "notes", "sites",
+         "icb",         # the integrated care board the practice belongs to (portfolio views)
          "log_start",   # where the incident log starts (riskmodel/evidence.py)
          "suppliers"}   # the [suppliers] table: who provides each service (SUPPLIER_SERVICES)
 
@@ -59,6 +60,8 @@ class Practice:
     sites: int = 1
     illustrative: bool = False
     notes: str = ""
+    #: the integrated care board (ICB) the practice belongs to, for portfolio views; "" unknown
+    icb: str = ""
     source: str = "defaults"
     #: who provides each service the practice depends on, ``(service, supplier)`` pairs sorted by
     #: service (``[suppliers]`` in practice.toml); hashable, so the practice stays frozen
@@ -108,7 +111,7 @@ def load_practice(path: str | Path | None, default_name: str = "Unnamed practice
     staff = take_number(log, data, "staff_fte", None)
     if staff is None:
         staff = take_number(log, data, "staff", DEFAULT_STAFF_FTE)
-    for key in ("name", "ods_code", "notes"):
+    for key in ("name", "ods_code", "notes", "icb"):
         if key in data and not isinstance(data[key], str):
             log.error(None, key, data[key], f'expected text in quotes, e.g. {key} = "..."')
     practice = dict(
@@ -122,6 +125,7 @@ def load_practice(path: str | Path | None, default_name: str = "Unnamed practice
         sites=int(take_number(log, data, "sites", 1, low=1) or 1),
         illustrative=take_bool(log, data, "illustrative", False),
         notes=str(data.get("notes", "")),
+        icb=" ".join(str(data.get("icb", "")).split()),
         suppliers=_take_suppliers(log, data),
         source=str(path),
         warnings=tuple(log.warnings),
