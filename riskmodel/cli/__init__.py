@@ -446,3 +446,6 @@ def examples(folder: str) -> None:
     click.echo(f"copied {len(practices)} example practices ({', '.join(d.name for d in practices)}){readme} "
                f"to {target}; try: riskmodel report --quarter 2026Q4 --registers {target} --trials 2000")
 
+
+from .portfolio import portfolio  # noqa: E402
+main.add_command(portfolio)
