@@ -112,11 +112,11 @@ def _commands_taking_trials():
 
 
 def test_every_command_taking_trials_refuses_zero_and_negative(tmp_path):
-    assert _commands_taking_trials() == ["compare-policies", "dashboard", "report", "simulate"]
+    assert _commands_taking_trials() == ["compare-policies", "dashboard", "portfolio", "report", "simulate"]
     reg = "registers/meadowbank-average/2026Q4.csv"
     pol = "registers/meadowbank-average/policy.toml"
     args = {"simulate": [reg], "compare-policies": [reg, pol], "report": ["--quarter", "2026Q4"],
-            "dashboard": ["--no-browser", "--port", "1"]}
+            "dashboard": ["--no-browser", "--port", "1"], "portfolio": ["--quarter", "2026Q4"]}
     for name in _commands_taking_trials():
         for bad in ("0", "-5"):
             res = run_cli(name, *args[name], "--trials", bad)

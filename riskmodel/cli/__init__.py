@@ -24,7 +24,7 @@ def main() -> None:
 
 # The commands, registered one line each. A new command group is a module beside these (its
 # commands made with @click.command), imported on the line below and registered with one more line.
-from . import dashboard, examples, policies, report, simulate  # noqa: E402
+from . import dashboard, examples, policies, portfolio, report, simulate  # noqa: E402
 
 main.add_command(simulate.validate)
 main.add_command(simulate.simulate_cmd)
@@ -32,3 +32,4 @@ main.add_command(policies.compare_policies)
 main.add_command(report.report)
 main.add_command(dashboard.dashboard)
 main.add_command(examples.examples)
+main.add_command(portfolio.portfolio)
