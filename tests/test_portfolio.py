@@ -19,7 +19,8 @@ from riskmodel.analysis.metrics import tvar
 from riskmodel.analysis.portfolio import practice_seed, simulate_portfolio
 from riskmodel.analysis.portfolio.compile import Compiler
 from riskmodel.analysis.portfolio.summary import portfolio_summary
-from riskmodel.inputs.portfolio import Portfolio, SharedEvent, load_portfolio
+from riskmodel.inputs.portfolio import Portfolio, load_portfolio
+from riskmodel.inputs.shared_events import SharedEvent
 from riskmodel.inputs.synthetic import resized_risks
 from riskmodel.io.shipped import shipped_dir
 from riskmodel.simulation.draws import Plan

@@ -9,8 +9,8 @@ import numpy as np
 import pytest
 
 from riskmodel.io.errors import InputError
-from riskmodel.inputs.portfolio import (SERVICES, Portfolio, SharedEvent, load_portfolio, load_shared_events,
-                                        portfolio_facts)
+from riskmodel.inputs.portfolio import Portfolio, load_portfolio, portfolio_facts
+from riskmodel.inputs.shared_events import SERVICES, SharedEvent, load_shared_events
 from riskmodel.inputs.synthetic import (CLINICAL_SYSTEMS, ICBS, NATIONAL_PRACTICES, nearest_template,
                                         synthetic_portfolio)
 from riskmodel.inputs.practice import Practice, load_practice

@@ -7,6 +7,7 @@ import re
 import pytest
 
 from riskmodel.outputs import portfolio_report as pr
+from riskmodel.outputs.batch import run_portfolio_report
 from riskmodel.outputs.batch import live_markup
 
 HOSTILE = ("<script>alert(1)</script> Surgery", "$x$ Practice", "{{ Practice }}", "Pipe | *star* _under_")
@@ -150,7 +151,7 @@ def test_a_book_without_shared_events_or_failures_reads_plainly(tmp_path):
 @pytest.mark.notebook
 def test_notebook_renders_static_escaped_html(fixture_json, tmp_path):
     out = tmp_path / "report {{ out }}"
-    html_path = pr.run_portfolio_report(fixture_json, out)
+    html_path = run_portfolio_report(fixture_json, out)
     assert html_path == out / "portfolio_review.html" and (out / "portfolio_review.ipynb").is_file()
     html = html_path.read_text(encoding="utf-8")
     assert "<script" not in html.lower() and not live_markup(html)
@@ -166,5 +167,5 @@ def test_a_wrong_json_fails_before_any_notebook_runs(tmp_path):
     path = tmp_path / "p.json"
     path.write_text(json.dumps({"kind": "simulation"}))
     with pytest.raises(pr.PortfolioResultsError):
-        pr.run_portfolio_report(path, tmp_path / "out")
+        run_portfolio_report(path, tmp_path / "out")
     assert not (tmp_path / "out").exists()

@@ -26,8 +26,8 @@ import math
 from dataclasses import replace
 from pathlib import Path
 
-from riskmodel.inputs.portfolio import (PORTFOLIO_FILE, Portfolio, PortfolioPractice, SharedEvent,
-                                        load_shared_events)
+from .portfolio import PORTFOLIO_FILE, Portfolio, PortfolioPractice
+from .shared_events import SharedEvent, load_shared_events
 
 #: GP practices in England, December 2024 (NHS England Digital; docs/sources.md).
 NATIONAL_PRACTICES = 6277
@@ -107,10 +107,10 @@ def _rng(seed: int, purpose: str):
 def _load_templates(examples: Path) -> dict[str, PortfolioPractice]:
     """The three example practices for the template quarter, each loaded once (without its
     incident log: the synthetic practices have none)."""
-    from riskmodel.inputs.contracts import load_contracts
-    from riskmodel.io.locations import beside, find_policy, find_quarter_register
-    from riskmodel.inputs.policy import load_policy
-    from riskmodel.inputs.register import load_register
+    from .contracts import load_contracts
+    from ..io.locations import beside, find_policy, find_quarter_register
+    from .policy import load_policy
+    from .register import load_register
 
     out = {}
     for name in TEMPLATES:
@@ -128,7 +128,7 @@ def _load_templates(examples: Path) -> dict[str, PortfolioPractice]:
 
 def default_events(examples: Path | None = None) -> tuple[SharedEvent, ...]:
     """The shared events of the shipped ``registers/portfolio.toml``."""
-    from riskmodel.io.shipped import shipped_dir
+    from ..io.shipped import shipped_dir
 
     path = (examples or shipped_dir("examples")) / PORTFOLIO_FILE
     if not path.is_file():
@@ -214,7 +214,7 @@ def suppliers_table(icb, seed: int = DEFAULT_SEED) -> list[dict[str, str]]:
                             f"Pathology network {(c - 1) // ICBS_PER_PATHOLOGY_NETWORK + 1:02d}" for c in icb.tolist()]
     for service, market in NATIONAL_MARKETS.items():
         columns[service] = _draw(_rng(seed, service), list(market), list(market.values()), n)
-    from riskmodel.inputs.portfolio import SERVICES
+    from .shared_events import SERVICES
 
     return [{s: columns[s][i] for s in SERVICES} for i in range(n)] if n else []
 
@@ -268,7 +268,7 @@ def synthetic_portfolio(n: int = NATIONAL_PRACTICES, seed: int = DEFAULT_SEED,
     if int(n) != n or n < 1:
         raise ValueError(f"a synthetic book needs at least 1 practice, got {n!r}")
     n = int(n)
-    from riskmodel.io.shipped import shipped_dir
+    from ..io.shipped import shipped_dir
 
     root = Path(examples) if examples is not None else shipped_dir("examples")
     if events is None:

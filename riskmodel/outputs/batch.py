@@ -249,3 +249,42 @@ def _run_in(run: BatchRun, stage: Path, quarter: str, all_dirs: list[Path], dirs
     if run.ok:
         run.review = run_review(quarter, out_root, status, chromium, stage)
     write_text(out_root / "manifest.csv", manifest_text(rows))
+def run_portfolio_report(json_path: str | Path, out_dir: str | Path) -> Path:
+    """Execute ``notebooks/portfolio_review.ipynb`` on a portfolio JSON with papermill and export
+    static HTML; returns the HTML's path (``out_dir/portfolio_review.html``, beside the executed
+    notebook). Both are written in a staging folder and moved into place only when complete.
+
+    Raises
+    ------
+    PortfolioResultsError
+        The JSON is not a portfolio JSON this report can read (checked before the notebook runs).
+    papermill.PapermillExecutionError, LiveMarkupError
+        The notebook failed, or its HTML would contain live markup (nothing is written).
+    """
+    import os
+
+    import papermill
+
+    from .portfolio_report import NOTEBOOK, REPORT, load_results
+
+    json_path = Path(json_path).resolve()
+    load_results(json_path)
+    out = Path(out_dir)
+    out.mkdir(parents=True, exist_ok=True)
+    nb = notebook_path(NOTEBOOK)
+    params = {"portfolio_json": str(json_path)}
+    check_parameters(nb, params)
+    work = Path(tempfile.mkdtemp(prefix=".riskmodel-portfolio-", dir=out)).resolve()
+    try:
+        papermill.execute_notebook(papermill_path(nb), papermill_path(work / f"{REPORT}.ipynb"), parameters=params,
+                                   kernel_name=KERNEL, execution_timeout=CELL_TIMEOUT, progress_bar=False,
+                                   log_output=False, cwd=str(work), kernel_manager_class=kernel_manager_class())
+        to_html(work / f"{REPORT}.ipynb", work / f"{REPORT}.html")
+        for suffix in (".ipynb", ".html"):
+            usual_permissions(work / f"{REPORT}{suffix}")
+            os.replace(work / f"{REPORT}{suffix}", out / f"{REPORT}{suffix}")
+    finally:
+        shutil.rmtree(work, ignore_errors=True)
+    return out / f"{REPORT}.html"
+
+

@@ -5,7 +5,7 @@ writes (no new simulation) and says: what the book loses in an average year and 
 year, and who pays; how many practices one bad year hits; how much of the 1-in-100 year each
 supplier causes; which practices contribute most to the worst years; what drove the worst
 simulated years; and what the model leaves out. ``notebooks/portfolio_review.ipynb`` presents
-what this module computes; :func:`run_portfolio_report` runs it with papermill and exports static
+what this module computes; :func:`riskmodel.outputs.batch.run_portfolio_report` runs it with papermill and exports static
 HTML with the batch's own exporter (no script, a Content-Security-Policy, live markup refused).
 
 Every text from the inputs (practice, supplier and event names, error messages) is escaped
@@ -17,7 +17,7 @@ import json
 import math
 from pathlib import Path
 
-from riskmodel.io.formatting import chance, md_escape, money, money_with_margin, percent
+from ..io.formatting import chance, md_escape, money, money_with_margin, percent
 
 NOTEBOOK = "portfolio_review.ipynb"
 REPORT = "portfolio_review"
@@ -164,7 +164,7 @@ def margins_note(r: dict) -> str:
 
 def exceedance_rows(r: dict) -> list[dict]:
     """Rows of :func:`riskmodel.outputs.svgcharts.bars_svg`: the book's loss at each return period."""
-    from riskmodel.outputs.colours import PAYER_COLOURS
+    from .colours import PAYER_COLOURS
 
     rows = []
     for pt in sorted(r.get("exceedance_curve") or [], key=lambda p: float(p["return_period"])):
@@ -177,7 +177,7 @@ def exceedance_rows(r: dict) -> list[dict]:
 
 
 def exceedance_chart(r: dict) -> str:
-    from riskmodel.outputs.svgcharts import bars_svg
+    from .svgcharts import bars_svg
 
     rows = exceedance_rows(r)
     if not rows:
@@ -236,8 +236,8 @@ def supplier_rows(r: dict) -> list[dict]:
 
 
 def supplier_chart(r: dict) -> str:
-    from riskmodel.outputs.colours import PAYER_COLOURS
-    from riskmodel.outputs.svgcharts import bars_svg
+    from .colours import PAYER_COLOURS
+    from .svgcharts import bars_svg
 
     rows = supplier_rows(r)
     if not rows:
@@ -377,50 +377,7 @@ def caveats_text(r: dict) -> str:
 
 
 # ---- running the notebook ----------------------------------------------------------------------
-def run_portfolio_report(json_path: str | Path, out_dir: str | Path) -> Path:
-    """Execute ``notebooks/portfolio_review.ipynb`` on a portfolio JSON with papermill and export
-    static HTML; returns the HTML's path (``out_dir/portfolio_review.html``, beside the executed
-    notebook). Both are written in a staging folder and moved into place only when complete.
-
-    Raises
-    ------
-    PortfolioResultsError
-        The JSON is not a portfolio JSON this report can read (checked before the notebook runs).
-    papermill.PapermillExecutionError, LiveMarkupError
-        The notebook failed, or its HTML would contain live markup (nothing is written).
-    """
-    import os
-    import shutil
-    import tempfile
-
-    import papermill
-
-    from riskmodel.io.atomic import usual_permissions
-    from riskmodel.outputs.batch import (CELL_TIMEOUT, KERNEL, _papermill_path, check_parameters, kernel_manager_class,
-                                 notebook_path, to_html)
-
-    json_path = Path(json_path).resolve()
-    load_results(json_path)
-    out = Path(out_dir)
-    out.mkdir(parents=True, exist_ok=True)
-    nb = notebook_path(NOTEBOOK)
-    params = {"portfolio_json": str(json_path)}
-    check_parameters(nb, params)
-    work = Path(tempfile.mkdtemp(prefix=".riskmodel-portfolio-", dir=out)).resolve()
-    try:
-        papermill.execute_notebook(_papermill_path(nb), _papermill_path(work / f"{REPORT}.ipynb"), parameters=params,
-                                   kernel_name=KERNEL, execution_timeout=CELL_TIMEOUT, progress_bar=False,
-                                   log_output=False, cwd=str(work), kernel_manager_class=kernel_manager_class())
-        to_html(work / f"{REPORT}.ipynb", work / f"{REPORT}.html")
-        for suffix in (".ipynb", ".html"):
-            usual_permissions(work / f"{REPORT}{suffix}")
-            os.replace(work / f"{REPORT}{suffix}", out / f"{REPORT}{suffix}")
-    finally:
-        shutil.rmtree(work, ignore_errors=True)
-    return out / f"{REPORT}.html"
-
-
 __all__ = ["load_results", "headline_text", "payers_table", "margins_note", "exceedance_chart", "practices_hit_text",
            "events_table", "supplier_chart", "supplier_table", "supplier_text", "practices_table", "practices_text",
-           "worst_years_table", "worst_years_text", "failed_text", "caveats_text", "run_portfolio_report",
+           "worst_years_table", "worst_years_text", "failed_text", "caveats_text",
            "PortfolioResultsError"]
