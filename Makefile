@@ -18,10 +18,11 @@ $(VENV)/.test-deps: $(BIN)/riskmodel
 	$(BIN)/pip install --quiet -e '.[test]'
 	touch $@
 
-## report: install, then run the quarterly reports for every shipped practice (previous and current quarter)
+## report: install, then run the quarterly reports for every shipped practice (previous and current quarter) and the portfolio review of the three
 report: $(BIN)/riskmodel
 	$(BIN)/riskmodel report --quarter $(PREVIOUS) --trials $(TRIALS)
 	$(BIN)/riskmodel report --quarter $(QUARTER) --previous $(PREVIOUS) --trials $(TRIALS)
+	$(BIN)/riskmodel portfolio --quarter $(QUARTER) --trials $(TRIALS) --report outputs/$(QUARTER)
 
 ## simulate: print the simulation summary of every shipped practice
 simulate: $(BIN)/riskmodel

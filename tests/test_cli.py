@@ -192,7 +192,7 @@ def test_examples_copies_the_practices_and_never_overwrites(tmp_path):
     assert res.exit_code == 0, res.output
     assert "copied 3 example practices" in res.output and str(target) in res.output
     copied = sorted(p.name for p in target.iterdir())
-    assert copied == ["README.md", "meadowbank-average", "northgate-multisite", "riverside-rural"]
+    assert copied == ["README.md", "meadowbank-average", "northgate-multisite", "portfolio.toml", "riverside-rural"]
     assert (target / "northgate-multisite" / "2026Q4.xlsx").is_file()
     assert not list(target.rglob("*.py"))
     run_ = run_cli("validate", target / "meadowbank-average" / "2026Q4.csv")

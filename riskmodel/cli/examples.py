@@ -33,5 +33,8 @@ def examples(folder: str) -> None:
     if not (target / "README.md").exists():
         shutil.copy(source / "README.md", target / "README.md")
         readme = " and README.md (the file formats)"
+    if (source / "portfolio.toml").is_file() and not (target / "portfolio.toml").exists():
+        shutil.copy(source / "portfolio.toml", target / "portfolio.toml")
+        readme += ", portfolio.toml (shared supplier events, for riskmodel portfolio)"
     click.echo(f"copied {len(practices)} example practices ({', '.join(d.name for d in practices)}){readme} "
                f"to {target}; try: riskmodel report --quarter 2026Q4 --registers {target} --trials 2000")

@@ -51,9 +51,11 @@ def _load_book(registers_dir: str | None, quarter: str | None, synthetic: int | 
 @click.option("--scheduler", metavar="tcp://HOST:PORT", help="run on this Dask cluster (default: this machine)")
 @click.option("--synthetic", type=int, is_flag=False, flag_value=6277, default=None, metavar="[N]",
               help="an illustrative national book of N practices instead of a registers folder (alone: 6,277)")
+@click.option("--report", "report_dir", metavar="DIR", type=click.Path(file_okay=False),
+              help="also write DIR/portfolio.json and the advisors' portfolio review DIR/portfolio_review.html")
 @click.option("--workers", type=click.IntRange(min=1), default=None,
               help="workers on this machine (default: up to 2); ignored with --scheduler")
-def portfolio(registers_dir, quarter, trials, seed, json_out, scheduler, synthetic, workers) -> None:
+def portfolio(registers_dir, quarter, trials, seed, json_out, scheduler, synthetic, workers, report_dir) -> None:
     """Simulate a book of practices (every practice folder of REGISTERS_DIR, by default the shipped
     examples) and the supplier events they share, on common simulated years."""
     from ..analysis.portfolio import simulate_portfolio
@@ -80,6 +82,18 @@ def portfolio(registers_dir, quarter, trials, seed, json_out, scheduler, synthet
     if json_out:
         _json_dump(out, json_out)
     click.echo(summary_words(out, run.where), err=json_out == "-")
+    if report_dir:
+        _write_review(out, Path(report_dir))
+
+
+def _write_review(out: dict, folder: Path) -> None:
+    """``folder/portfolio.json`` and the advisors' portfolio review beside it (papermill)."""
+    from ..outputs.batch import run_portfolio_report
+
+    folder.mkdir(parents=True, exist_ok=True)
+    _json_dump(out, str(folder / "portfolio.json"))
+    html = run_portfolio_report(folder / "portfolio.json", folder)
+    click.echo(f"wrote {html}", err=True)
 
 
 __all__ = ["portfolio", "DEFAULT_PORTFOLIO_TRIALS"]

@@ -100,12 +100,23 @@ def contract_mean(r: dict) -> float:
     return max(0.0, r["gross"]["mean"] - r["insurer"]["mean"] - r["retained"]["mean"])
 
 
+def _how_often(p: float) -> str:
+    """'18% a year' or '1 in 11 years' (never '1 in 11 years a year')."""
+    text = chance(p)
+    return text if text.startswith(("1 in", "not seen")) else f"{text} a year"
+
+
+def _practices(n) -> str:
+    return f"{_n(n)} practice" + ("" if n == 1 else "s")
+
+
 def is_synthetic(r: dict) -> bool:
     return str(r.get("source", "")).startswith("synthetic")
 
 
 def title(r: dict) -> str:
-    what = "an illustrative national book" if is_synthetic(r) else f"the practices of {md_escape(r.get('source', ''))}"
+    folder = Path(str(r.get("source", ""))).name or str(r.get("source", ""))
+    what = "an illustrative national book" if is_synthetic(r) else f"the practices of {md_escape(folder)}"
     quarter = f", {md_escape(r['quarter'])}" if r.get("quarter") else ""
     return f"# Portfolio review: {what}{quarter}"
 
@@ -192,13 +203,14 @@ def practices_hit_text(r: dict) -> str:
     if not hit:
         return ""
 
-    def part(x) -> str:
-        return f"{_n(x)}" + (f" ({percent(float(x) / n, 0)})" if n and x is not None else "")
+    def part(x, average: bool = False) -> str:
+        count = f"{float(x):,.1f}" if average and x is not None and float(x) < 10 else _n(x)
+        return count + (f" ({percent(float(x) / n, 0)})" if n and x is not None else "")
 
     return ("## How many practices one bad year hits\n\n"
             f"Shared supplier events (a clinical system down across the country, a telephony or laboratory "
             f"supplier attacked) hit many practices in the same year. Of the book's {_n(n)} practices they hit "
-            f"**{part(hit.get('mean'))} in an average year**, {part(hit.get('p90'))} in 1 year in 10, "
+            f"**{part(hit.get('mean'), average=True)} in an average year**, {part(hit.get('p90'))} in 1 year in 10, "
             f"**{part(hit.get('p99'))} in 1 year in 100**, and at most {part(hit.get('max'))} in any of the "
             f"{_n(r.get('trials'))} years simulated.")
 
@@ -216,7 +228,7 @@ def events_table(r: dict):
         share = "all" if lo == hi == 1 else (percent(lo, 0) if lo == hi else f"{percent(lo, 0)}–{percent(hi, 0)}")
         rows.append({"Event": e.get("name", ""), "Supplier": e.get("supplier", ""),
                      "Service": SERVICE_LABELS.get(e.get("service"), e.get("service", "")),
-                     "How often": chance(1 - math.exp(-freq)) + " a year" if freq > 0 else "never",
+                     "How often": _how_often(1 - math.exp(-freq)) if freq > 0 else "never",
                      "Interruption": hours, "Share of its practices hit": share,
                      "Chance of a data breach": percent(float(e.get("breach_probability") or 0), 0),
                      "Practices using the supplier": _n(e.get("practices"))})
@@ -319,7 +331,7 @@ def worst_years_table(r: dict, n: int = WORST_YEARS):
     out = []
     for rank, y in enumerate(years, 1):
         shared = sorted(y.get("shared") or [], key=lambda s: -float(s.get("gross") or 0))
-        drivers = [f"{s.get('supplier') or s.get('event')} ({_n(s.get('practices'))} practices, {money(s.get('gross'))})"
+        drivers = [f"{s.get('supplier') or s.get('event')} ({_practices(s.get('practices'))}, {money(s.get('gross'))})"
                    for s in shared]
         own = y.get("own_risks_gross")
         if own is not None:

@@ -108,7 +108,7 @@ def summary_words(out: dict, where: str = "") -> str:
              f"the practices keep {money(r['mean'])}.",
              f"In a 1-in-100 year it loses {money(g['p99'])} (the worst 1% of years average {money(g['tvar99'])}); "
              f"practices keep {money(r['p99'])} in their 1-in-100 year.",
-             f"Shared supplier events hit {out['practices_hit']['mean']:,.0f} practices in an average year, "
+             f"Shared supplier events hit {out['practices_hit']['mean']:,.1f} practices in an average year, "
              f"{out['practices_hit']['p99']:,.0f} in a 1-in-100 year, at most {out['practices_hit']['max']:,}."]
     top = [s for s in out["by_supplier"] if s["share_of_1_in_100"] > 0][:3]
     if top:
