@@ -71,7 +71,8 @@ def main() -> None:
     ap.add_argument("--practices", type=int, default=6277)
     ap.add_argument("--trials", type=int, default=10_000)
     ap.add_argument("--workers", type=int, default=None)
-    ap.add_argument("--local", default="threads", choices=("threads", "processes"))
+    ap.add_argument("--local", default=None, choices=("threads", "processes"),
+                    help="Dask's local scheduler (default: as riskmodel portfolio chooses)")
     ap.add_argument("--repeat", type=int, default=1)
     ap.add_argument("--workers-scaling", action="store_true", help="one worker, then two")
     ap.add_argument("--throughput", action="store_true", help="against simulate on one practice")
