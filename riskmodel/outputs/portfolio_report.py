@@ -236,14 +236,15 @@ def events_table(r: dict):
 
 
 def supplier_rows(r: dict) -> list[dict]:
-    """Per supplier, its part of the book's 1-in-100 year, largest first."""
-    p99 = float(r["gross"]["p99"])
+    """Per supplier, its part of the book's worst 1% of years (``share_of_1_in_100``: its share of
+    their average, the book's TVaR99), largest first."""
+    worst = float(r["gross"]["tvar99"])
     rows = []
     for s in r.get("by_supplier") or []:
         share = _finite(s.get("share_of_1_in_100") or 0.0, "by_supplier.share_of_1_in_100")
         rows.append({"supplier": str(s.get("supplier", "")), "practices": s.get("practices"),
                      "mean": _finite(s.get("mean") or 0.0, "by_supplier.mean"),
-                     "p99": _finite(s.get("p99") or 0.0, "by_supplier.p99"), "share": share, "amount": share * p99})
+                     "p99": _finite(s.get("p99") or 0.0, "by_supplier.p99"), "share": share, "amount": share * worst})
     return sorted(rows, key=lambda x: -x["share"])
 
 
@@ -257,8 +258,9 @@ def supplier_chart(r: dict) -> str:
     bars = [{"label": s["supplier"], "key": s["supplier"],
              "bars": [{"segments": [(0.0, s["amount"], PAYER_COLOURS["gross"], f"{s['supplier']}: {money(s['amount'])}")],
                        "text": f"{money(s['amount'])} ({percent(s['share'], 0)})"}]} for s in rows]
-    return bars_svg(bars, title="Each supplier's part of the book's 1-in-100 year", css_class="rm-portfolio-suppliers",
-                    xlabel=f"Part of the 1-in-100 year's {money(r['gross']['p99'])}")
+    return bars_svg(bars, title="Each supplier's part of the book's worst 1% of years",
+                    css_class="rm-portfolio-suppliers",
+                    xlabel=f"Part of the {money(r['gross']['tvar99'])} those years cost on average")
 
 
 def supplier_table(r: dict):
@@ -267,7 +269,7 @@ def supplier_table(r: dict):
     rows = supplier_rows(r)
     out = [{"Supplier": s["supplier"], "Practices using it": _n(s["practices"]),
             "Expected a year": money(s["mean"]), "Its own 1-in-100 year": money(s["p99"]),
-            "Part of the book's 1-in-100 year": f"{money(s['amount'])} ({percent(s['share'], 0)})"} for s in rows]
+            "Part of the book's worst 1% of years": f"{money(s['amount'])} ({percent(s['share'], 0)})"} for s in rows]
     return pd.DataFrame(out)
 
 
@@ -277,7 +279,8 @@ def supplier_text(r: dict) -> str:
         return "## Suppliers\n\nNo shared supplier events were simulated for this book."
     top = rows[0]
     rest = max(0.0, 1.0 - sum(s["share"] for s in rows))
-    text = (f"## Which suppliers make a bad year bad\n\nIn the book's 1-in-100 year ({money(r['gross']['p99'])}), "
+    text = (f"## Which suppliers make a bad year bad\n\nIn the book's worst 1% of years (1 in 100 and worse; they "
+            f"cost {money(r['gross']['tvar99'])} on average), "
             f"**{md_escape(top['supplier'])}** accounts for **{money(top['amount'])} ({percent(top['share'], 0)})**: "
             f"when it fails, {_n(top['practices'])} practices are hit together.")
     if rest > 0.005:
