@@ -208,15 +208,11 @@ def _frequency(values: dict, n: int, log: ProblemLog, scales: Scales) -> Frequen
                        "expected a number of events per year, such as 0.5", MAX_EVENTS_PER_YEAR, "events per year")
         return None if rate is None else Frequency(rate)
     if given[0] == "likelihood":
-        value = values.get("likelihood")
-        level = _level(value, LIKELIHOOD_WORDS)
-        if level is None or not float(level).is_integer() or int(level) not in scales.likelihood:
-            log.error(n, "likelihood", value, f"expected a whole number from the likelihood scale: "
-                      f"{', '.join(map(str, sorted(scales.likelihood)))}, or a word of the NHS 5x5 matrix: "
-                      + ", ".join(f"{w} ({k})" for w, k in LIKELIHOOD_WORDS.items()))
+        level = _scale_level(log, n, "likelihood", values.get("likelihood"), LIKELIHOOD_WORDS, scales.likelihood)
+        if level is None:
             return None
-        lo, hi = scales.likelihood[int(level)]
-        return Frequency.from_range(lo, hi, f"likelihood {int(level)}")
+        lo, hi = scales.likelihood[level]
+        return Frequency.from_range(lo, hi, f"likelihood {level}")
     pair = _pair(log, n, values, "events", "events per year")
     if pair is None or pair == "blank":
         return None
@@ -224,6 +220,17 @@ def _frequency(values: dict, n: int, log: ProblemLog, scales: Scales) -> Frequen
     if hi == 0:
         return Frequency(0.0)
     return Frequency.from_range(lo, hi, "events_low/events_high")
+
+
+def _scale_level(log: ProblemLog, n: int, column: str, value, words: dict, scale: dict) -> int | None:
+    """A likelihood or impact cell: a level of the practice's scale, or a word of the NHS 5x5 matrix."""
+    level = _level(value, words)
+    if level is None or not float(level).is_integer() or int(level) not in scale:
+        log.error(n, column, value, f"expected a whole number from the {column} scale: "
+                  f"{', '.join(map(str, sorted(scale)))}, or a word of the NHS 5x5 matrix: "
+                  + ", ".join(f"{w} ({k})" for w, k in words.items()))
+        return None
+    return int(level)
 
 
 def _components(values: dict, n: int, log: ProblemLog, scales: Scales, category: str | None):
@@ -258,11 +265,8 @@ def _components(values: dict, n: int, log: ProblemLog, scales: Scales, category:
             out.append(ComponentRange(comp, lo, hi, prob))
     impact_v = values.get("impact")
     if not is_blank(impact_v):
-        level = _level(impact_v, IMPACT_WORDS)
-        if level is None or not float(level).is_integer() or int(level) not in scales.impact:
-            log.error(n, "impact", impact_v, f"expected a whole number from the impact scale: "
-                      f"{', '.join(map(str, sorted(scales.impact)))}, or a word of the NHS 5x5 matrix: "
-                      + ", ".join(f"{w} ({k})" for w, k in IMPACT_WORDS.items()))
+        level = _scale_level(log, n, "impact", impact_v, IMPACT_WORDS, scales.impact)
+        if level is None:
             return None
         if out:
             log.warn(n, "impact", impact_v, "ignored because loss ranges are given for this risk")
