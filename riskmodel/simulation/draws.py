@@ -39,7 +39,7 @@ from .plan import (BYTES_PER_EVENT, BYTES_PER_EVENT_COMPONENT, CHUNKS_IN_FLIGHT,
                    KEPT_BYTES_PER_EVENT, KEPT_BYTES_PER_EVENT_COMPONENT, MEMORY_BUDGET, RiskPlan,
                    base_rate_factor, capped_lognormal_mean, check_plan, check_work, estimated_bytes,
                    expected_events_per_chunk, potential_events_per_chunk, status_vector)
-from .streams import AUX, COMPONENT_BASE, CONTROL, EVENTS, RISK, WARRANTY, YEAR, stream
+from .streams import AUX, COMPONENT_BASE, CONTROL, EVENTS, RISK, WARRANTY, YEAR, streams
 
 #: Purpose of a risk's stream of uniforms for its yearly rate drawn from a gamma posterior (a
 #: point ``events_per_year`` updated by the incident log): a new stream, so every other draw of
@@ -71,14 +71,30 @@ class ChunkDraws:
     year_deny: np.ndarray | None = None
 
 
+def stream_keys(plan: Plan, chunk: int, *, aux: bool) -> list[tuple]:
+    """The keys of every stream :func:`draw_chunk` uses, in the order it uses them."""
+    keys = [(CONTROL, name, chunk, 0) for name in plan.controls]
+    for p in plan.risks:
+        keys.append((RISK, p.risk_id, chunk, EVENTS))
+        if p.posterior is not None and p.rate_sigma is None:
+            keys.append((RISK, p.risk_id, chunk, POSTERIOR))
+        keys.extend((RISK, p.risk_id, chunk, COMPONENT_BASE + k) for k, *_ in p.comps)
+        if aux:
+            keys.append((RISK, p.risk_id, chunk, AUX))
+    if aux:
+        keys.append((YEAR, WARRANTY, chunk, 0))
+    return keys
+
+
 def draw_chunk(plan: Plan, seed: int, chunk: int, start: int, n: int, *, aux: bool) -> ChunkDraws:
     """Draw one chunk's potential events for every risk and the controls' yearly effects."""
+    gens = iter(streams(seed, stream_keys(plan, chunk, aux=aux)))
     control_u = np.empty((len(plan.controls), n))
-    for c, name in enumerate(plan.controls):
-        control_u[c] = stream(seed, CONTROL, name, chunk).random(n)
+    for c in range(len(plan.controls)):
+        control_u[c] = next(gens).random(n)
     draws = []
     for p in plan.risks:
-        g = stream(seed, RISK, p.risk_id, chunk, EVENTS)
+        g = next(gens)
         if p.posterior is not None:
             # the rate of each simulated year from the posterior, by inverse CDF: a lognormal
             # prior's own normal draws (the same stream as without a log), a gamma prior's
@@ -86,7 +102,7 @@ def draw_chunk(plan: Plan, seed: int, chunk: int, start: int, n: int, *, aux: bo
             if p.rate_sigma is not None:
                 lam = p.posterior.from_normal(g.standard_normal(n))
             else:
-                lam = p.posterior.quantile(stream(seed, RISK, p.risk_id, chunk, POSTERIOR).random(n))
+                lam = p.posterior.quantile(next(gens).random(n))
             lam = np.minimum(lam, MAX_DRAWN_RATE) * p.draw_rate_factor
             counts = g.poisson(lam)
             trial = np.repeat(np.arange(n, dtype=np.int64), counts)
@@ -101,7 +117,7 @@ def draw_chunk(plan: Plan, seed: int, chunk: int, start: int, n: int, *, aux: bo
         thin = g.random(m, dtype=np.float32) if p.thins else None
         amounts = np.empty((len(p.comps), m), dtype=np.float32)
         for j, (k, mu, sigma, prob) in enumerate(p.comps):
-            gk = stream(seed, RISK, p.risk_id, chunk, COMPONENT_BASE + k)
+            gk = next(gens)
             col = amounts[j]
             gk.standard_normal(m, dtype=np.float32, out=col)
             col *= np.float32(sigma)
@@ -109,9 +125,9 @@ def draw_chunk(plan: Plan, seed: int, chunk: int, start: int, n: int, *, aux: bo
             np.exp(col, out=col)
             if prob < 1.0:
                 col *= gk.random(m, dtype=np.float32) < prob
-        extra = stream(seed, RISK, p.risk_id, chunk, AUX).random((2, m), dtype=np.float32) if aux else None
+        extra = next(gens).random((2, m), dtype=np.float32) if aux else None
         draws.append(RiskDraws(trial, thin, amounts, extra))
-    deny = stream(seed, YEAR, WARRANTY, chunk).random(n, dtype=np.float32) if aux else None
+    deny = next(gens).random(n, dtype=np.float32) if aux else None
     return ChunkDraws(chunk, start, n, control_u, draws, deny)
 
 
