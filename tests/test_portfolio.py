@@ -118,11 +118,70 @@ def test_shared_draws_are_common_to_the_practices_hit(book):
 
 @pytest.mark.parametrize("kw", [dict(block_size=1), dict(block_size=2, chunks_per_task=2),
                                 dict(block_size=3, chunks_per_task=3, workers=1),
-                                dict(local="processes", workers=2, block_size=2)])
+                                dict(local="processes", workers=2, block_size=2),
+                                dict(scratch=False), dict(scratch=False, block_size=2, chunks_per_task=2)])
 def test_same_numbers_whatever_the_partitioning(book, kw):
+    """... and whether the worst years are read back from scratch files (the default here) or
+    simulated again (``scratch=False``, a cluster's default)."""
     base = simulate_portfolio(book, 3_500, 9, chunk=1_000, show_progress=False)
     other = simulate_portfolio(book, 3_500, 9, chunk=1_000, show_progress=False, **kw)
     assert_same(base, other)
+
+
+def test_scratch_files_are_whole_and_gone_after_the_run(book, tmp_path, monkeypatch):
+    """A folder given for scratch keeps what was there and nothing of the run; an error after
+    the files were written leaves none behind either."""
+    from riskmodel.analysis.portfolio import run as run_module
+    from riskmodel.analysis.portfolio import scratch
+
+    folder = tmp_path / "scratch"
+    folder.mkdir()
+    (folder / "mine.txt").write_text("kept")
+    written = []
+    real = scratch.write_gross
+
+    def spy(path, gross):
+        real(path, gross)
+        written.append((path, np.load(path).copy(), gross.copy()))
+
+    from riskmodel.analysis.portfolio import blocks
+    monkeypatch.setattr(blocks, "write_gross", spy)
+    a = simulate_portfolio(book, 1_500, 2, chunk=500, block_size=2, show_progress=False, scratch=folder)
+    assert len(written) == 3 * 2          # 3 groups of chunks x 2 blocks
+    for path, back, gross in written:
+        assert np.array_equal(back, gross) and back.shape == (500, gross.shape[1])
+    assert sorted(p.name for p in folder.rglob("*")) == ["mine.txt"]
+    b = simulate_portfolio(book, 1_500, 2, chunk=500, block_size=2, show_progress=False, scratch=False)
+    assert_same(a, b)
+
+    monkeypatch.setattr(run_module, "tail_sums", lambda *a: (_ for _ in ()).throw(RuntimeError("disk gone")))
+    with pytest.raises(RuntimeError, match="disk gone"):
+        simulate_portfolio(book, 1_500, 2, chunk=500, show_progress=False, scratch=folder)
+    assert sorted(p.name for p in folder.rglob("*")) == ["mine.txt"]
+
+
+def test_no_room_for_scratch_simulates_the_worst_years_again(book, monkeypatch):
+    from riskmodel.analysis.portfolio import blocks, scratch
+
+    monkeypatch.setattr(scratch, "room_for", lambda *a: False)
+    monkeypatch.setattr(blocks, "write_gross", lambda *a: pytest.fail("wrote scratch without room"))
+    a = simulate_portfolio(book, 2_000, 4, show_progress=False)
+    monkeypatch.undo()
+    assert_same(a, simulate_portfolio(book, 2_000, 4, show_progress=False))
+
+
+def test_scratch_keeps_int64_when_a_figure_needs_it(tmp_path):
+    from riskmodel.analysis.portfolio.scratch import tail_sums, write_gross
+
+    small = np.array([[1, 2], [3, 4], [5, 6]], dtype=np.int64)
+    big = small.copy()
+    big[1, 0] = 2**40
+    for gross, dtype in ((small, np.int32), (big, np.int64)):
+        path = str(tmp_path / f"{dtype.__name__}.npy")
+        write_gross(path, gross)
+        assert np.load(path).dtype == dtype
+        assert np.array_equal(tail_sums(path, np.array([0, 1])), gross[[0, 1]].sum(axis=0))
+        assert tail_sums(path, np.array([1])).dtype == np.int64
 
 
 def test_shared_plans_equal_compiled_ones(book):

@@ -14,6 +14,7 @@ import numpy as np
 from ...coverage.allocation import EventTable, allocate
 from ...coverage.invariants import check_split
 from ...simulation.draws import accumulate, draw_chunk, realise
+from .scratch import write_gross
 from .shared import draw_events, practice_losses
 
 #: Rows of a task's per-year money: gross, contract, insurer, retained.
@@ -89,9 +90,10 @@ def _top(x: np.ndarray, k: int) -> np.ndarray:
     return -np.sort(-part, axis=1)
 
 
-def run_block(jobs, events, seed: int, parts, k_top: int) -> GroupResult:
+def run_block(jobs, events, seed: int, parts, k_top: int, store: str | None = None) -> GroupResult:
     """Pass 1 of a task: practices ``jobs`` over the chunks ``parts`` ((chunk, first year, years),
-    consecutive)."""
+    consecutive). With ``store`` (a file name), the block's yearly gross (years x practices,
+    pence) is written there for the worst years' split by practice (:mod:`.scratch`)."""
     start = parts[0][1]
     n = sum(p[2] for p in parts)
     E = len(events)
@@ -99,6 +101,7 @@ def run_block(jobs, events, seed: int, parts, k_top: int) -> GroupResult:
                       np.zeros((E, n), np.int32), np.array([j.index for j in jobs], dtype=np.int64),
                       np.zeros((len(jobs), 4), np.int64), np.zeros((len(jobs), min(k_top, n)), np.int64))
     tops = [[] for _ in jobs]
+    kept = np.zeros((n, len(jobs)), np.int64) if store else None
     for chunk, first, size in parts:
         sl = slice(first - start, first - start + size)
         drawn = draw_events(events, seed, chunk, size)
@@ -106,6 +109,8 @@ def run_block(jobs, events, seed: int, parts, k_top: int) -> GroupResult:
             y = practice_chunk(job, events, drawn, chunk, first, size)
             res.money[:, sl] += y.money
             res.sums[i] += y.money.sum(axis=1)
+            if kept is not None:
+                kept[sl, i] = y.money[0]
             tops[i].append(_top(y.money[:1], k_top)[0])
             if len(job.exposures):
                 res.hits[sl] += y.hit.any(axis=0)
@@ -114,6 +119,8 @@ def run_block(jobs, events, seed: int, parts, k_top: int) -> GroupResult:
                 res.event_hits[ex, sl] += y.hit
     for i, t in enumerate(tops):
         res.top[i] = _top(np.concatenate(t)[None, :], k_top)[0]
+    if kept is not None:
+        write_gross(store, kept)
     return res
 
 

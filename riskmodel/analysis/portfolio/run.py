@@ -11,6 +11,7 @@ from ...simulation.draws import CHUNK
 from .blocks import GroupResult, merge, merge_tail, run_block, tail_block
 from .compile import compile_book
 from .execution import Runner, tree
+from .scratch import open_scratch, tail_sums
 
 #: Practices per task (a block), and chunks of years per task: the numbers do not depend on them.
 BLOCK_SIZE = 64
@@ -96,7 +97,7 @@ PROCESSES_FROM = 5_000_000
 def simulate_portfolio(portfolio, trials: int, seed: int, *, scheduler: str | None = None,
                        local: str | None = None, workers: int | None = None, block_size: int = BLOCK_SIZE,
                        chunks_per_task: int = CHUNKS_PER_TASK, chunk: int = CHUNK,
-                       show_progress: bool | None = None) -> PortfolioRun:
+                       show_progress: bool | None = None, scratch=None) -> PortfolioRun:
     """Simulate every practice of ``portfolio`` and its shared events over ``trials`` common years.
 
     Parameters
@@ -104,53 +105,94 @@ def simulate_portfolio(portfolio, trials: int, seed: int, *, scheduler: str | No
     portfolio : riskmodel.inputs.portfolio.Portfolio
     trials, seed : int
         The same seed gives the same numbers bit for bit, whatever ``scheduler``, ``local``,
-        ``workers``, ``block_size`` and ``chunks_per_task``.
+        ``workers``, ``block_size``, ``chunks_per_task`` and ``scratch``.
     scheduler : str, optional
         ``tcp://HOST:PORT`` of a Dask scheduler; by default this machine.
     local, workers : optional
         Dask's local scheduler (``threads`` or ``processes``) and its workers. By default
-        ``processes`` for a book of at least ``PROCESSES_FROM`` practice-years (measured on two
-        cores: the national book at 10,000 years in 77 s, against 97 s on threads) and
-        ``threads`` below (no worker processes to start for a small book).
+        ``processes`` for a book of at least ``PROCESSES_FROM`` practice-years (both cores kept
+        busy, see docs/portfolio-engine.md) and ``threads`` below (no worker processes to start
+        for a small book).
     block_size, chunks_per_task : int
         Practices per task and chunks of years per task (how the work is split).
     chunk : int
         Years per chunk of random streams: the engine's (``simulate``'s) by default; another
         value gives other (equally valid) numbers.
+    scratch : str, Path or False, optional
+        Where the tasks write their practices' yearly gross for the worst years' split by
+        practice (:mod:`.scratch`): by default a temporary folder on this machine when running
+        here, none on a cluster; ``False``: none (the worst years are simulated again); a
+        folder: that one (on a cluster, a folder every worker and this machine share).
     """
     if trials < 1:
         raise ValueError("trials must be at least 1")
     if not portfolio.practices:
         raise ValueError("the book has no practices to simulate")
-    import dask
-
     jobs = compile_book(portfolio, seed)
-    events = tuple(portfolio.events)
     parts = year_parts(trials, chunk)
-    groups = [parts[i:i + chunks_per_task] for i in range(0, len(parts), chunks_per_task)]
-    blocks = [dask.delayed(jobs[i:i + block_size], name=f"jobs-{i}", traverse=False)
-              for i in range(0, len(jobs), block_size)]
-    ev = dask.delayed(events, name="events", traverse=False)
-    k_top = top_needed(trials)
+    work = _Work(jobs, tuple(portfolio.events), seed, block_size,
+                 [parts[i:i + chunks_per_task] for i in range(0, len(parts), chunks_per_task)])
     if local is None:
         local = "processes" if len(jobs) * trials >= PROCESSES_FROM else "threads"
-    with Runner(scheduler, local=local, workers=workers, show_progress=show_progress) as runner:
-        outs = [tree(dask.delayed, merge,
-                     [dask.delayed(run_block)(b, ev, seed, g, k_top, dask_key_name=f"block-{bi}-{gi}")
-                      for bi, b in enumerate(blocks)], f"group-{gi}")
-                for gi, g in enumerate(groups)]
-        run = _assemble(runner.compute(outs, "simulating the book"), portfolio, trials, seed)
+    with Runner(scheduler, local=local, workers=workers, show_progress=show_progress) as runner, \
+            open_scratch(scratch, len(jobs), trials, default=scheduler is None) as store:
+        run = _assemble(runner.compute(work.first_pass(top_needed(trials), store), "simulating the book"),
+                        portfolio, trials, seed)
         run.where = runner.where
-        tail = run.tail
-        outs = [tree(dask.delayed, merge_tail,
-                     [dask.delayed(tail_block)(b, ev, seed, g, tail, dask_key_name=f"tail-{bi}-{gi}")
-                      for bi, b in enumerate(blocks)], f"tail-{gi}")
-                for gi, g in enumerate(groups)]
-        sums = np.zeros(len(jobs), dtype=np.int64)
-        for idx, s in runner.compute(outs, "the worst years again"):
-            np.add.at(sums, idx, s)
-    run.contribution = sums / tail.size / 100.0
+        if store is not None:
+            sums = work.tail_from_store(store, run.tail)
+        else:
+            sums = np.zeros(len(jobs), dtype=np.int64)
+            for idx, s in runner.compute(work.second_pass(run.tail), "the worst years again"):
+                np.add.at(sums, idx, s)
+    run.contribution = sums / run.tail.size / 100.0
     return run
+
+
+class _Work:
+    """A run's tasks as a Dask graph: blocks of practices by groups of chunks of years."""
+
+    def __init__(self, jobs, events, seed: int, block_size: int, groups):
+        import dask
+
+        self.jobs, self.seed, self.groups = jobs, seed, groups
+        self.starts = list(range(0, len(jobs), block_size))
+        self.blocks = [dask.delayed(jobs[i:i + block_size], name=f"jobs-{i}", traverse=False) for i in self.starts]
+        self.block_size = block_size
+        self.events = dask.delayed(events, name="events", traverse=False)
+
+    def first_pass(self, k_top: int, store) -> list:
+        """One delayed :class:`GroupResult` per group of chunks (pairwise merged blocks)."""
+        import dask
+
+        return [tree(dask.delayed, merge,
+                     [dask.delayed(run_block)(b, self.events, self.seed, g, k_top,
+                                              store.path(bi, gi) if store is not None else None,
+                                              dask_key_name=f"block-{bi}-{gi}")
+                      for bi, b in enumerate(self.blocks)], f"group-{gi}")
+                for gi, g in enumerate(self.groups)]
+
+    def second_pass(self, tail: np.ndarray) -> list:
+        """The worst years simulated again: (book indices, gross sums) per group of chunks."""
+        import dask
+
+        return [tree(dask.delayed, merge_tail,
+                     [dask.delayed(tail_block)(b, self.events, self.seed, g, tail, dask_key_name=f"tail-{bi}-{gi}")
+                      for bi, b in enumerate(self.blocks)], f"tail-{gi}")
+                for gi, g in enumerate(self.groups)]
+
+    def tail_from_store(self, store, tail: np.ndarray) -> np.ndarray:
+        """Each practice's gross over the worst years ``tail``, read back from the tasks' files."""
+        sums = np.zeros(len(self.jobs), dtype=np.int64)
+        for gi, g in enumerate(self.groups):
+            start, end = g[0][1], g[-1][1] + g[-1][2]
+            lo, hi = np.searchsorted(tail, [start, end])
+            if lo == hi:
+                continue
+            for bi, first in enumerate(self.starts):
+                idx = [j.index for j in self.jobs[first:first + self.block_size]]
+                np.add.at(sums, idx, tail_sums(store.path(bi, gi), tail[lo:hi] - start))
+        return sums
 
 
 def _assemble(results: list[GroupResult], portfolio, trials: int, seed: int) -> PortfolioRun:
