@@ -7,6 +7,10 @@
 
 Prints wall time, the peak resident memory of this process and its children (``ru_maxrss``),
 and practice-years a second. The machine may be shared: take the best of several runs.
+
+Machines differ from one session to the next: each run first prints this machine's speed on one
+core (numpy's normal draws, and the engine benchmark's 20 risks x 1,000,000 years on one thread,
+as ``bench_engine.py`` runs it), so figures from two machines can be compared.
 """
 from __future__ import annotations
 
@@ -19,6 +23,29 @@ def peak_gib() -> float:
     self_ = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
     kids = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
     return max(self_, kids) / 2**20
+
+
+def machine_speed() -> None:
+    """One core's speed: numpy's float32 normal draws (SFC64) and the engine's own benchmark."""
+    import sys
+    import tempfile
+    from pathlib import Path
+
+    import numpy as np
+
+    g = np.random.Generator(np.random.SFC64(1))
+    out = np.empty(1_000_000, dtype=np.float32)
+    normals = min(_timed(lambda: g.standard_normal(out=out, dtype=np.float32)) for _ in range(5))
+    sys.path.insert(0, str(Path(__file__).resolve().parent))
+    from bench_engine import bench_register
+
+    from riskmodel import load_register, simulate
+
+    with tempfile.TemporaryDirectory() as tmp:
+        reg = load_register(bench_register(Path(tmp)))
+        engine = min(_timed(lambda: simulate(reg, 1_000_000, seed=1, threads=1)) for _ in range(3))
+    print(f"this machine, one core: {1 / normals:,.0f} million float32 normals/s; engine benchmark "
+          f"(20 risks x 1,000,000 years, 1 thread) {engine:.3f} s")
 
 
 def run_book(practices: int, trials: int, workers: int | None, local: str, repeat: int) -> None:
@@ -77,6 +104,7 @@ def main() -> None:
     ap.add_argument("--workers-scaling", action="store_true", help="one worker, then two")
     ap.add_argument("--throughput", action="store_true", help="against simulate on one practice")
     a = ap.parse_args()
+    machine_speed()
     if a.throughput:
         throughput(a.trials, a.repeat)
     elif a.workers_scaling:

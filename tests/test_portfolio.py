@@ -239,6 +239,24 @@ def test_cli_json_and_errors(tmp_path):
     assert res.exit_code == 2 and "--quarter" in res.output
 
 
+def test_cli_scratch_folder(tmp_path):
+    """--scratch: the same figures, the folder left as it was; a folder that cannot be written
+    stops before any work with a message naming it."""
+    from riskmodel.cli import main
+
+    args = ["portfolio", "--quarter", "2026Q4", "--trials", "800", "--json", "-"]
+    plain = CliRunner().invoke(main, args)
+    folder = tmp_path / "scratch here"
+    res = CliRunner().invoke(main, [*args, "--scratch", str(folder)])
+    assert res.exit_code == 0, res.output
+    assert json.loads(res.stdout) == json.loads(plain.stdout)
+    assert folder.is_dir() and not any(folder.iterdir())
+    blocker = tmp_path / "a file"
+    blocker.write_text("not a folder")
+    res = CliRunner().invoke(main, [*args, "--scratch", str(blocker / "sub")])
+    assert res.exit_code == 2 and "--scratch" in res.output and "a file" in res.output and "cannot write" in res.output
+
+
 def _free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))

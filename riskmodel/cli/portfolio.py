@@ -55,7 +55,12 @@ def _load_book(registers_dir: str | None, quarter: str | None, synthetic: int | 
               help="also write DIR/portfolio.json and the advisors' portfolio review DIR/portfolio_review.html")
 @click.option("--workers", type=click.IntRange(min=1), default=None,
               help="workers on this machine (default: up to 2); ignored with --scheduler")
-def portfolio(registers_dir, quarter, trials, seed, json_out, scheduler, synthetic, workers, report_dir) -> None:
+@click.option("--scratch", metavar="DIR", type=click.Path(file_okay=False),
+              help="folder for the practices' yearly figures during the run (default: a temporary folder here; "
+                   "with --scheduler, a folder the workers and this machine share; none: the worst years are "
+                   "simulated again)")
+def portfolio(registers_dir, quarter, trials, seed, json_out, scheduler, synthetic, workers, report_dir,
+              scratch) -> None:
     """Simulate a book of practices (every practice folder of REGISTERS_DIR, by default the shipped
     examples) and the supplier events they share, on common simulated years."""
     from ..analysis.portfolio import simulate_portfolio
@@ -66,6 +71,8 @@ def portfolio(registers_dir, quarter, trials, seed, json_out, scheduler, synthet
     if scheduler and not scheduler.startswith(("tcp://", "tls://", "ws://", "wss://", "inproc://")):
         _stop(f"riskmodel portfolio: --scheduler {scheduler!r}: expected an address such as tcp://10.0.0.5:8786")
     _check_json_target(json_out)
+    if scratch:
+        _check_scratch(scratch)
     try:
         book, failures, quarter = _load_book(registers_dir, quarter, synthetic)
     except (InputError, FileNotFoundError, ValueError) as exc:
@@ -75,7 +82,7 @@ def portfolio(registers_dir, quarter, trials, seed, json_out, scheduler, synthet
     if not book.practices:
         _stop("riskmodel portfolio: no practice could be read; nothing to simulate")
     try:
-        run = simulate_portfolio(book, trials, seed, scheduler=scheduler, workers=workers)
+        run = simulate_portfolio(book, trials, seed, scheduler=scheduler, workers=workers, scratch=scratch)
     except OSError as exc:       # the cluster cannot be reached
         _stop(f"riskmodel portfolio: --scheduler {scheduler}: {exc}")
     out = portfolio_summary(run, quarter=quarter, failed=failures)
@@ -84,6 +91,19 @@ def portfolio(registers_dir, quarter, trials, seed, json_out, scheduler, synthet
     click.echo(summary_words(out, run.where), err=json_out == "-")
     if report_dir:
         _write_review(out, Path(report_dir))
+
+
+def _check_scratch(folder: str) -> None:
+    """Stop with a clear message unless ``folder`` can be made and written in."""
+    import tempfile
+
+    try:
+        Path(folder).mkdir(parents=True, exist_ok=True)
+        with tempfile.TemporaryFile(dir=folder):
+            pass
+    except OSError as exc:
+        _stop(f"riskmodel portfolio: --scratch {folder}: cannot write there ({exc.strerror or exc}); "
+              "give a folder you can write in, or leave --scratch out")
 
 
 def _write_review(out: dict, folder: Path) -> None:
