@@ -34,8 +34,12 @@ def write_gross(path: str, gross: np.ndarray) -> None:
     if gross.size and int(gross.max()) < np.iinfo(np.int32).max:
         gross = gross.astype(np.int32)
     part = f"{path}.part"
-    with open(part, "wb") as fh:
-        np.save(fh, np.ascontiguousarray(gross), allow_pickle=False)
+    try:
+        with open(part, "wb") as fh:
+            np.save(fh, np.ascontiguousarray(gross), allow_pickle=False)
+    except FileNotFoundError as exc:
+        raise FileNotFoundError(f"the scratch folder {os.path.dirname(path)} is not there where this task runs: "
+                                "on a cluster, give a folder every worker and this machine share") from exc
     os.replace(part, path)
 
 
