@@ -71,6 +71,14 @@ class ChunkDraws:
     year_deny: np.ndarray | None = None
 
 
+def _lognormal(g: np.random.Generator, m: int, mu: float, sigma: float, out: np.ndarray | None = None) -> np.ndarray:
+    """``m`` float32 lognormal draws ``exp(mu + sigma z)`` (into ``out`` if given)."""
+    col = g.standard_normal(m, dtype=np.float32, out=out)
+    col *= np.float32(sigma)
+    col += np.float32(mu)
+    return np.exp(col, out=col)
+
+
 def stream_keys(plan: Plan, chunk: int, *, aux: bool) -> list[tuple]:
     """The keys of every stream :func:`draw_chunk` uses, in the order it uses them."""
     keys = [(CONTROL, name, chunk, 0) for name in plan.controls]
@@ -118,13 +126,14 @@ def draw_chunk(plan: Plan, seed: int, chunk: int, start: int, n: int, *, aux: bo
         amounts = np.empty((len(p.comps), m), dtype=np.float32)
         for j, (k, mu, sigma, prob) in enumerate(p.comps):
             gk = next(gens)
-            col = amounts[j]
-            gk.standard_normal(m, dtype=np.float32, out=col)
-            col *= np.float32(sigma)
-            col += np.float32(mu)
-            np.exp(col, out=col)
             if prob < 1.0:
-                col *= gk.random(m, dtype=np.float32) < prob
+                # whether the component occurs first, then an amount only where it does (about a
+                # third of the components of the examples' events occur)
+                amounts[j] = 0.0
+                occurs = np.flatnonzero(gk.random(m, dtype=np.float32) < prob)
+                amounts[j, occurs] = _lognormal(gk, occurs.size, mu, sigma)
+            else:
+                _lognormal(gk, m, mu, sigma, out=amounts[j])
         extra = next(gens).random((2, m), dtype=np.float32) if aux else None
         draws.append(RiskDraws(trial, thin, amounts, extra))
     deny = next(gens).random(n, dtype=np.float32) if aux else None
