@@ -9,7 +9,7 @@ cost of an hour of interruption.
 """
 from __future__ import annotations
 
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, fields, replace
 
 import numpy as np
 
@@ -43,11 +43,15 @@ class PracticeJob:
 
 
 def _structure(register: Register) -> tuple:
-    """What a plan depends on, except the loss components' ranges."""
-    risks = tuple(replace(r, components=tuple(replace(c, low=0.0, high=0.0) for c in r.components))
+    """What a plan depends on, except the loss components' ranges (a key: each risk's fields but
+    its components, which count by name and probability)."""
+    risks = tuple(tuple(getattr(r, f) for f in _RISK_FIELDS) + tuple((c.component, c.prob) for c in r.components)
                   for r in register.risks)
     return (risks, tuple(sorted(register.control_status.items())), id(register.controls),
             id(register.evidence))
+
+
+_RISK_FIELDS = tuple(f.name for f in fields(Risk) if f.name != "components")
 
 
 def _with_ranges(plan: Plan, register: Register) -> Plan:
@@ -55,9 +59,11 @@ def _with_ranges(plan: Plan, register: Register) -> Plan:
     ranges: ``(component index, mu, sigma, prob)`` as :meth:`Plan.from_register` builds them."""
     risks = []
     for p in plan.risks:
-        comps = tuple((k, c.dist.mu, c.dist.sigma, c.prob)
-                      for (k, *_), c in zip(p.comps, register.risks[p.index].components))
-        risks.append(replace(p, comps=comps))
+        comps = []
+        for (k, *_), c in zip(p.comps, register.risks[p.index].components):
+            d = c.dist
+            comps.append((k, d.mu, d.sigma, c.prob))
+        risks.append(replace(p, comps=tuple(comps)))
     return replace(plan, risks=tuple(risks))
 
 
