@@ -12,7 +12,8 @@ def keep_freed_memory() -> bool:
     each one is a fresh mapping whose pages the kernel must fault in and zero (about 2 µs a page
     on the project's machines), a large share of the work. Raising the
     mmap and trim thresholds (``mallopt``) keeps freed memory in the process for reuse. Called
-    once by :func:`riskmodel.simulate`, :class:`ScenarioModel` and the dashboard; a no-op where
+    once by processes that are riskmodel's own: the command line, the dashboard's kernel and the
+    portfolio's worker processes (a library caller's process is left as it is); a no-op where
     glibc is not the allocator. Peak memory is unchanged; memory is returned at exit. Also turns
     off numpy's huge-page advice (see :func:`_no_hugepage_advice`).
     """

@@ -14,6 +14,7 @@ import numpy as np
 from ...coverage.allocation import EventTable, allocate
 from ...coverage.invariants import check_split
 from ...simulation.draws import accumulate, draw_chunk, realise
+from ...simulation.memory import keep_freed_memory
 from .scratch import write_gross
 from .shared import draw_events, practice_losses
 
@@ -90,10 +91,21 @@ def _top(x: np.ndarray, k: int) -> np.ndarray:
     return -np.sort(-part, axis=1)
 
 
+def _worker_memory() -> None:
+    """In a worker process (Dask's local processes, a cluster's workers: processes that only run
+    tasks), reuse freed memory as the command line does (:func:`keep_freed_memory`); in the
+    caller's own process (the threads scheduler) leave its allocator alone."""
+    import multiprocessing
+
+    if multiprocessing.parent_process() is not None:
+        keep_freed_memory()
+
+
 def run_block(jobs, events, seed: int, parts, k_top: int, store: str | None = None) -> GroupResult:
     """Pass 1 of a task: practices ``jobs`` over the chunks ``parts`` ((chunk, first year, years),
     consecutive). With ``store`` (a file name), the block's yearly gross (years x practices,
     pence) is written there for the worst years' split by practice (:mod:`.scratch`)."""
+    _worker_memory()
     start = parts[0][1]
     n = sum(p[2] for p in parts)
     E = len(events)
