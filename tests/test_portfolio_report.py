@@ -143,12 +143,20 @@ def test_impossible_results_are_refused_in_words(tmp_path, broken, match):
 
 def test_a_book_without_shared_events_or_failures_reads_plainly(tmp_path):
     path = tmp_path / "p.json"
-    path.write_text(json.dumps(portfolio_json(practices=3, hostile=False, source="registers", failed=[],
+    path.write_text(json.dumps(portfolio_json(practices=3, hostile=False, source="our-practices", failed=[],
                                               shared_events=[], by_supplier=[], worst_years=[])))
     r = pr.load_results(path)
     assert "No shared supplier events" in pr.supplier_text(r)
     assert pr.failed_text(r) == "" and pr.worst_years_text(r) == ""
-    assert "the practices of registers" in pr.headline_text(r) and "synthetic" not in pr.headline_text(r)
+    assert "the practices of our-practices" in pr.headline_text(r) and "synthetic" not in pr.headline_text(r)
+
+
+def test_the_shipped_examples_are_called_so(tmp_path):
+    from riskmodel.io.shipped import shipped_dir
+
+    path = tmp_path / "p.json"
+    path.write_text(json.dumps(portfolio_json(practices=3, hostile=False, source=str(shipped_dir("examples")))))
+    assert pr.title(pr.load_results(path)) == "# Portfolio review: the example practices, 2026Q4"
 
 
 @pytest.mark.notebook

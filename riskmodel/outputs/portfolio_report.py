@@ -114,9 +114,25 @@ def is_synthetic(r: dict) -> bool:
     return str(r.get("source", "")).startswith("synthetic")
 
 
+def _is_examples(source: str) -> bool:
+    """Whether ``source`` is the shipped example practices' folder."""
+    from ..io.shipped import shipped_dir
+
+    try:
+        return bool(source) and Path(source).resolve() == shipped_dir("examples").resolve()
+    except (OSError, ValueError):
+        return False
+
+
 def title(r: dict) -> str:
-    folder = Path(str(r.get("source", ""))).name or str(r.get("source", ""))
-    what = "an illustrative national book" if is_synthetic(r) else f"the practices of {md_escape(folder)}"
+    source = str(r.get("source", ""))
+    folder = Path(source).name or source
+    if is_synthetic(r):
+        what = "an illustrative national book"
+    elif _is_examples(source):
+        what = "the example practices"
+    else:
+        what = f"the practices of {md_escape(folder)}"
     quarter = f", {md_escape(r['quarter'])}" if r.get("quarter") else ""
     return f"# Portfolio review: {what}{quarter}"
 
