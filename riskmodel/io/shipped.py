@@ -34,6 +34,14 @@ def package_version() -> str:
         return "0+unknown"
 
 
+def is_shipped_examples(folder: str | Path) -> bool:
+    """Whether ``folder`` is the shipped example practices' folder (:func:`shipped_dir`)."""
+    try:
+        return bool(str(folder)) and Path(folder).resolve() == shipped_dir("examples").resolve()
+    except (OSError, ValueError):
+        return False
+
+
 def shipped_dir(kind: str) -> Path:
     """The folder of shipped ``notebooks`` or ``examples`` (example practices)."""
     inside = PACKAGE_ROOT / kind
@@ -53,4 +61,4 @@ def shipped_notebook(name: str) -> Path:
     return path
 
 
-__all__ = ["package_version", "shipped_dir", "shipped_notebook"]
+__all__ = ["package_version", "shipped_dir", "shipped_notebook", "is_shipped_examples"]

@@ -18,6 +18,7 @@ import math
 from pathlib import Path
 
 from ..io.formatting import chance, md_escape, money, money_with_margin, percent
+from ..io.shipped import is_shipped_examples
 
 NOTEBOOK = "portfolio_review.ipynb"
 REPORT = "portfolio_review"
@@ -114,25 +115,10 @@ def is_synthetic(r: dict) -> bool:
     return str(r.get("source", "")).startswith("synthetic")
 
 
-def _is_examples(source: str) -> bool:
-    """Whether ``source`` is the shipped example practices' folder."""
-    from ..io.shipped import shipped_dir
-
-    try:
-        return bool(source) and Path(source).resolve() == shipped_dir("examples").resolve()
-    except (OSError, ValueError):
-        return False
-
-
 def title(r: dict) -> str:
     source = str(r.get("source", ""))
-    folder = Path(source).name or source
-    if is_synthetic(r):
-        what = "an illustrative national book"
-    elif _is_examples(source):
-        what = "the example practices"
-    else:
-        what = f"the practices of {md_escape(folder)}"
+    what = ("an illustrative national book" if is_synthetic(r) else "the example practices"
+            if is_shipped_examples(source) else f"the practices of {md_escape(Path(source).name or source)}")
     quarter = f", {md_escape(r['quarter'])}" if r.get("quarter") else ""
     return f"# Portfolio review: {what}{quarter}"
 
