@@ -156,9 +156,10 @@ class _Work:
         import dask
 
         self.jobs, self.seed, self.groups = jobs, seed, groups
-        self.starts = list(range(0, len(jobs), block_size))
-        self.blocks = [dask.delayed(jobs[i:i + block_size], name=f"jobs-{i}", traverse=False) for i in self.starts]
-        self.block_size = block_size
+        starts = range(0, len(jobs), block_size)
+        self.blocks = [dask.delayed(jobs[i:i + block_size], name=f"jobs-{i}", traverse=False) for i in starts]
+        #: each block's book indices (the columns of its scratch files)
+        self.indices = [np.array([j.index for j in jobs[i:i + block_size]], dtype=np.int64) for i in starts]
         self.events = dask.delayed(events, name="events", traverse=False)
 
     def first_pass(self, k_top: int, store) -> list:
@@ -189,8 +190,7 @@ class _Work:
             lo, hi = np.searchsorted(tail, [start, end])
             if lo == hi:
                 continue
-            for bi, first in enumerate(self.starts):
-                idx = [j.index for j in self.jobs[first:first + self.block_size]]
+            for bi, idx in enumerate(self.indices):
                 np.add.at(sums, idx, tail_sums(store.path(bi, gi), tail[lo:hi] - start))
         return sums
 
