@@ -127,7 +127,7 @@ class _Unseeded(np.random.bit_generator.ISeedSequence):
         return np.zeros(n_words, dtype=dtype)
 
 
-_SEEDED = _Unseeded()
+_PLACEHOLDER_SEED = _Unseeded()
 
 
 def streams(seed: int, keys) -> list[np.random.Generator]:
@@ -141,7 +141,7 @@ def streams(seed: int, keys) -> list[np.random.Generator]:
         return [stream(seed, *k) for k in keys]
     out = []
     for state in sfc64_states(int(seed), rows):
-        bg = np.random.SFC64(_SEEDED)
+        bg = np.random.SFC64(_PLACEHOLDER_SEED)
         bg.state = {"bit_generator": "SFC64", "state": {"state": state}, "has_uint32": 0, "uinteger": 0}
         out.append(np.random.Generator(bg))
     return out
