@@ -39,6 +39,7 @@ from .plan import (BYTES_PER_EVENT, BYTES_PER_EVENT_COMPONENT, CHUNKS_IN_FLIGHT,
                    KEPT_BYTES_PER_EVENT, KEPT_BYTES_PER_EVENT_COMPONENT, MEMORY_BUDGET, RiskPlan,
                    base_rate_factor, capped_lognormal_mean, check_plan, check_work, estimated_bytes,
                    expected_events_per_chunk, potential_events_per_chunk, status_vector)
+from .sampling import occurrences, yearly_events
 from .streams import AUX, COMPONENT_BASE, CONTROL, EVENTS, RISK, WARRANTY, YEAR, streams
 
 #: Purpose of a risk's stream of uniforms for its yearly rate drawn from a gamma posterior (a
@@ -111,13 +112,10 @@ def draw_chunk(plan: Plan, seed: int, chunk: int, start: int, n: int, *, aux: bo
                 lam = p.posterior.from_normal(g.standard_normal(n))
             else:
                 lam = p.posterior.quantile(next(gens).random(n))
-            lam = np.minimum(lam, MAX_DRAWN_RATE) * p.draw_rate_factor
-            counts = g.poisson(lam)
-            trial = np.repeat(np.arange(n, dtype=np.int64), counts)
+            trial = yearly_events(g, np.minimum(lam, MAX_DRAWN_RATE) * p.draw_rate_factor)
         elif p.rate_sigma is not None:
-            lam = np.minimum(np.exp(p.rate_mu + p.rate_sigma * g.standard_normal(n)), MAX_DRAWN_RATE) * p.draw_rate_factor
-            counts = g.poisson(lam)
-            trial = np.repeat(np.arange(n, dtype=np.int64), counts)
+            lam = np.minimum(np.exp(p.rate_mu + p.rate_sigma * g.standard_normal(n)), MAX_DRAWN_RATE)
+            trial = yearly_events(g, lam * p.draw_rate_factor)
         else:
             total = g.poisson(p.rate * p.draw_rate_factor * n)
             trial = g.integers(0, n, total, dtype=np.int64)
@@ -130,7 +128,7 @@ def draw_chunk(plan: Plan, seed: int, chunk: int, start: int, n: int, *, aux: bo
                 # whether the component occurs first, then an amount only where it does (about a
                 # third of the components of the examples' events occur)
                 amounts[j] = 0.0
-                occurs = np.flatnonzero(gk.random(m, dtype=np.float32) < prob)
+                occurs = occurrences(gk, m, prob)
                 amounts[j, occurs] = _lognormal(gk, occurs.size, mu, sigma)
             else:
                 _lognormal(gk, m, mu, sigma, out=amounts[j])

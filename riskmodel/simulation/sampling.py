@@ -1,0 +1,100 @@
+"""How the engine draws two things it needs many of: each simulated year's event count, and the
+events at which a loss component occurs.
+
+Both are exact samplers of the model's distributions (docs/model.md, "How the engine draws"),
+chosen for speed on the numbers the model needs:
+
+* :func:`yearly_events`: a year's Poisson count by inverting one uniform when the year's rate is
+  small (most years of most risks), numpy's Poisson sampler otherwise;
+* :func:`occurrences`: a rare component's occurrences as geometric gaps between them, a common
+  one's as one uniform per event.
+"""
+from __future__ import annotations
+
+import math
+
+import numpy as np
+
+#: A component occurring with a probability below this, among at least ``SPARSE_FROM`` events,
+#: has its occurrences drawn as the geometric gaps between them (one draw per occurrence), not
+#: one uniform per event: the examples' rare components (1% and 5%) are two thirds of their
+#: components' events. (Below ``SPARSE_FROM`` events the few more numpy calls cost more.)
+SPARSE_BELOW = 0.25
+SPARSE_FROM = 2_000
+#: A simulated year whose drawn rate is at most this gets its event count by inverting one uniform
+#: (a step per event: few at such rates); a year above it, from numpy's Poisson sampler.
+INVERT_RATE_UP_TO = 2.0
+#: The most steps of that inversion: a count above it has a chance below 1e-40 at such rates, and
+#: the bound keeps a uniform within rounding of 1 from stepping on.
+_MAX_INVERTED = 64
+
+
+def occurrences(g: np.random.Generator, m: int, prob: float) -> np.ndarray:
+    """Indices (ascending, int64) of the events among ``m`` at which a component occurring
+    independently with probability ``prob`` occurs.
+
+    Below :data:`SPARSE_BELOW` (among at least :data:`SPARSE_FROM` events) the gaps between
+    occurrences are drawn: geometric, as ``1 + floor(E / -log(1 - prob))`` with ``E`` a standard
+    exponential, in batches a little above the number expected (:func:`_batch`; a batch that ends
+    before ``m`` is followed by another). Otherwise one float32 uniform per event, below ``prob``.
+    Both give independent occurrences with probability ``prob``.
+    """
+    if prob >= SPARSE_BELOW or m < SPARSE_FROM:
+        return np.flatnonzero(g.random(m, dtype=np.float32) < prob)
+    if prob <= 0.0 or m == 0:
+        return np.zeros(0, dtype=np.int64)
+    scale = -1.0 / math.log1p(-prob)       # a gap is 1 + floor(E scale), E exponential: geometric
+    parts, last = [], -1.0
+    while last < m - 1:
+        left = (m - 1 - last) * prob
+        gaps = g.standard_exponential(_batch(left))
+        gaps *= scale
+        np.floor(gaps, out=gaps)
+        gaps += 1.0
+        at = np.cumsum(gaps)
+        at += last
+        parts.append(at)
+        last = float(at[-1])
+    out = parts[0] if len(parts) == 1 else np.concatenate(parts)
+    return out[:np.searchsorted(out, m)].astype(np.int64)
+
+
+def _batch(expected: float) -> int:
+    """Gaps drawn at once when ``expected`` occurrences are left: the expected number, four
+    standard deviations and 8 more (a second batch is seldom needed)."""
+    return int(expected + 4.0 * math.sqrt(expected)) + 8
+
+
+def yearly_events(g: np.random.Generator, lam: np.ndarray) -> np.ndarray:
+    """The simulated year (int64) of each event when year ``t`` has a Poisson(``lam[t]``) count:
+    each year's index repeated by its count (not in year order).
+
+    One uniform per year. A year with ``lam`` at most :data:`INVERT_RATE_UP_TO` takes the
+    smallest count ``k`` whose Poisson distribution function reaches its uniform (inversion, by
+    the recurrence ``P(k) = P(k-1) lam / k``: the years still short of their uniform after ``k``
+    steps have at least ``k + 1`` events); the others are drawn by numpy's sampler after.
+    """
+    n = lam.size
+    u = g.random(n)
+    small = lam <= INVERT_RATE_UP_TO
+    pk = np.exp(-np.where(small, lam, 0.0))          # P(0)
+    idx = np.flatnonzero(small & (u > pk))           # the years with at least one event
+    parts = [idx]
+    if idx.size:
+        uu, ll, pp = u[idx], lam[idx], pk[idx]
+        cdf = pp.copy()
+        for k in range(1, _MAX_INVERTED):
+            pp *= ll / k
+            cdf += pp
+            more = np.flatnonzero(uu > cdf)          # at least k + 1 events
+            if more.size == 0:
+                break
+            idx, uu, ll, pp, cdf = idx[more], uu[more], ll[more], pp[more], cdf[more]
+            parts.append(idx)
+    big = np.flatnonzero(~small)
+    if big.size:
+        parts.append(np.repeat(big, g.poisson(lam[big])))
+    return np.concatenate(parts) if len(parts) > 1 else parts[0]
+
+
+__all__ = ["occurrences", "yearly_events", "SPARSE_BELOW", "SPARSE_FROM", "INVERT_RATE_UP_TO"]
