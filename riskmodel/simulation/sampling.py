@@ -42,7 +42,7 @@ def occurrences(g: np.random.Generator, m: int, prob: float) -> np.ndarray:
     """
     if prob >= SPARSE_BELOW or m < SPARSE_FROM:
         return np.flatnonzero(g.random(m, dtype=np.float32) < prob)
-    if prob <= 0.0 or m == 0:
+    if prob <= 0.0:
         return np.zeros(0, dtype=np.int64)
     scale = -1.0 / math.log1p(-prob)       # a gap is 1 + floor(E scale), E exponential: geometric
     parts, last = [], -1.0
