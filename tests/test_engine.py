@@ -150,6 +150,101 @@ def test_common_shock_that_adds_events_raises_the_long_run_rate(make_register):
     within(a.mean(), 1.0 * ex * (1 + 2 * p_shock), a.std() / math.sqrt(a.size))
 
 
+def _counts(make_register, rows, trials, seed):
+    """Each risk's yearly event count (every event costs exactly 1,000)."""
+    for r in rows:
+        r.update(incident_response_low=1000, incident_response_high=1000)
+    reg = load_register(make_register(rows))
+    res = simulate(reg, trials, seed=seed)
+    counts = res.by_risk / 1000
+    assert np.allclose(counts, np.round(counts))
+    return reg, np.round(counts)
+
+
+def _poisson_mean(counts, rate, what):
+    """The mean of ``counts`` against a Poisson(``rate``) mean, within 4 of its standard errors."""
+    assert counts.size > 1000, what
+    within(counts.mean(), rate, math.sqrt(rate / counts.size))
+
+
+def test_shock_removed_by_a_control_leaves_its_targets_at_the_base_rate(make_register):
+    """Potential events of a target carry the shock's multiplier only in the years where the shock
+    has a potential event; where a frequency control on the shock removed it, they are thinned
+    back: the target's count is Poisson(M b) in years the shock occurred, Poisson(b) in the
+    others, whatever the control did (b from the register rate and P, the chance of a shock year
+    before controls: docs/model.md)."""
+    rows = [risk("S", category="supplier_outage", system_owner="supplier", events_per_year=0.5,
+                 common_shock="yes", shock_multiplier=3, controls="mfa"),
+            risk("A", events_per_year=2.0)]
+    reg, n = _counts(make_register, rows, 400_000, 17)
+    assert reg.control_status["mfa"]
+    base = 2.0 / (1 + 2 * (1 - math.exp(-0.5)))
+    shock = n[0] > 0
+    _poisson_mean(n[1][shock], 3 * base, "shock years")
+    _poisson_mean(n[1][~shock], base, "other years")
+    # the control made shock years rarer than P: 1 - E[exp(-0.5 (1 - U))], U ~ U(0.5, 0.9)
+    p = 1 - (math.exp(-0.05) - math.exp(-0.25)) / 0.2
+    within(shock.mean(), p, math.sqrt(p * (1 - p) / shock.size))
+
+
+def test_two_shocks_on_one_target_multiply_in_years_both_occur(make_register):
+    """Each combination of shocks gives the target its own rate: b times the multipliers of the
+    shocks that occurred (the draws group years by the shocks that can occur in them)."""
+    rows = [risk("S1", category="supplier_outage", system_owner="supplier", events_per_year=0.4,
+                 common_shock="yes", shock_multiplier=3),
+            risk("S2", category="supplier_outage", system_owner="supplier", events_per_year=0.7,
+                 common_shock="yes", shock_multiplier=2),
+            risk("A", events_per_year=1.5)]
+    _, n = _counts(make_register, rows, 400_000, 19)
+    p1, p2 = 1 - math.exp(-0.4), 1 - math.exp(-0.7)
+    base = 1.5 / ((1 + 2 * p1) * (1 + p2))
+    s1, s2 = n[0] > 0, n[1] > 0
+    for years, mult in ((~s1 & ~s2, 1), (s1 & ~s2, 3), (~s1 & s2, 2), (s1 & s2, 6)):
+        _poisson_mean(n[2][years], mult * base, f"multiplier {mult}")
+    within(n[2].mean(), 1.5, math.sqrt(n[2].var() / n[2].size))
+
+
+def test_shock_on_a_target_with_a_rate_range(make_register):
+    """A target whose rate is lognormal per year gets the multiplier on that year's rate: its mean
+    count is M b E[rate] in shock years and b E[rate] in the others (the rate independent of the
+    shock)."""
+    rows = [risk("S", category="supplier_outage", system_owner="supplier", events_per_year=0.3,
+                 common_shock="yes", shock_multiplier=4),
+            risk("A", events_per_year="", events_low=0.5, events_high=6)]
+    reg, n = _counts(make_register, rows, 400_000, 23)
+    mean = reg.risks[1].frequency.mean
+    base = 1 / (1 + 3 * (1 - math.exp(-0.3)))
+    shock = n[0] > 0
+    for years, rate in ((shock, 4 * base * mean), (~shock, base * mean)):
+        x = n[1][years]
+        within(x.mean(), rate, x.std() / math.sqrt(x.size))
+
+
+def test_targets_potential_events_carry_the_multiplier_only_where_a_shock_can_occur(make_register):
+    """The draws themselves: a target's potential events number Poisson(M b) in a year with a
+    potential shock event and Poisson(b) in the others (no events drawn to be thinned away in
+    years no shock can hit)."""
+    from riskmodel.simulation.draws import draw_chunk
+    from riskmodel.simulation.plan import Plan
+
+    rows = [risk("S", category="supplier_outage", system_owner="supplier", events_per_year=0.5,
+                 common_shock="yes", shock_multiplier=3, controls="mfa"),
+            risk("A", events_per_year=2.0)]
+    plan = Plan.from_register(load_register(make_register(rows)))
+    base = 2.0 / (1 + 2 * (1 - math.exp(-0.5)))
+    counts, years = [], []
+    for chunk in range(4):
+        d = draw_chunk(plan, 29, chunk, chunk * CHUNK, CHUNK, aux=False)
+        years.append(d.shock_years[0])
+        assert np.array_equal(years[-1], np.bincount(d.risks[0].trial, minlength=CHUNK) > 0)
+        counts.append(np.bincount(d.risks[1].trial, minlength=CHUNK))
+    counts, years = np.concatenate(counts), np.concatenate(years)
+    for where, rate in ((years, 3 * base), (~years, base)):
+        _poisson_mean(counts[where], rate, "potential events")
+        x = counts[where]          # Poisson: the variance equals the mean
+        within(x.var(), rate, math.sqrt((rate + 2 * rate**2) / x.size))
+
+
 def test_chance_of_a_shock_year_with_a_lognormal_rate_matches_integration():
     from scipy import integrate, stats
 

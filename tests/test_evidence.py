@@ -120,16 +120,17 @@ def test_a_log_leaves_other_streams_alone_and_no_log_changes_nothing(tmp_path):
 #: its incident log: gross statistics, each risk's and component's mean and p99, each payer's mean
 #: and p99 (to 10 significant digits). They were those of the engine before incident logs existed
 #: (commit 5860de8) until the engine changed how it draws (commits "Engine: a component's amount
-#: drawn only when it occurs", then "Engine: yearly counts by inversion, rare components by their
-#: gaps"); since, that engine's with the new draws: ignoring the log must give the numbers of a
+#: drawn only when it occurs", "Engine: yearly counts by inversion, rare components by their
+#: gaps", then "Engine: a shock's multiplier drawn only in years the shock can occur"); since,
+#: that engine's with the new draws: ignoring the log must give the numbers of a
 #: register that never had one (the copy without its log, below).
 BEFORE_LOGS = {
-    'meadowbank-average/2026Q3.csv': 'a99ab0f7de5180d8b0bd1895abeb28e8',
-    'meadowbank-average/2026Q4.csv': '460be38a747e89512fac70365045c463',
-    'northgate-multisite/2026Q3.xlsx': '5e6ea59cdebe0068847049159777d4c7',
-    'northgate-multisite/2026Q4.xlsx': 'c2b6be96a594f1366b6b08a850ead238',
-    'riverside-rural/2026Q3.csv': '1f00ecfd2b15628dcb53f5abc70d0f59',
-    'riverside-rural/2026Q4.csv': 'eb8c1e305c71beee285fa3c017fcf1d5',
+    'meadowbank-average/2026Q3.csv': '7509bf657390adbeb0beffcf1459e846',
+    'meadowbank-average/2026Q4.csv': '2c32fbcca563abedd1366f155d112d67',
+    'northgate-multisite/2026Q3.xlsx': 'a236f4f3899ef9f1e69bad0b86db9b8a',
+    'northgate-multisite/2026Q4.xlsx': '5e8e5706a87861ded5fd9b09cdb13353',
+    'riverside-rural/2026Q3.csv': '484dcfc7f6e6951d514cd1190e85ea74',
+    'riverside-rural/2026Q4.csv': '37f814656dec6298ef18ba134d0de61f',
 }
 
 

@@ -70,6 +70,9 @@ class ChunkDraws:
     #: float32 (n,): one uniform per policy year, deciding whether the insurer declines that year's
     #: claims for a missing warranted control (None without the auxiliary draws)
     year_deny: np.ndarray | None = None
+    #: shock risk index -> bool (n,): the years with at least one potential event of the shock,
+    #: the years its targets' potential events include its multiplier (:func:`year_factor`)
+    shock_years: dict = field(default_factory=dict)
 
 
 def _lognormal(g: np.random.Generator, m: int, mu: float, sigma: float, out: np.ndarray | None = None) -> np.ndarray:
@@ -96,14 +99,23 @@ def stream_keys(plan: Plan, chunk: int, *, aux: bool) -> list[tuple]:
 
 
 def draw_chunk(plan: Plan, seed: int, chunk: int, start: int, n: int, *, aux: bool) -> ChunkDraws:
-    """Draw one chunk's potential events for every risk and the controls' yearly effects."""
-    gens = iter(streams(seed, stream_keys(plan, chunk, aux=aux)))
+    """Draw one chunk's potential events for every risk and the controls' yearly effects.
+
+    Common shocks are drawn first: a shock target's potential events are drawn at its base rate
+    times the multipliers of the shocks that have at least one potential event in the year
+    (:func:`year_factor`), the years in which a shock can occur under some choice of controls.
+    """
+    keys = stream_keys(plan, chunk, aux=aux)
+    gens = dict(zip(keys, streams(seed, keys)))
     control_u = np.empty((len(plan.controls), n))
-    for c in range(len(plan.controls)):
-        control_u[c] = next(gens).random(n)
-    draws = []
-    for p in plan.risks:
-        g = next(gens)
+    for c, name in enumerate(plan.controls):
+        control_u[c] = gens[(CONTROL, name, chunk, 0)].random(n)
+    draws: list[RiskDraws | None] = [None] * len(plan.risks)
+    shock_years: dict[int, np.ndarray] = {}
+    factors: dict[tuple, tuple] = {}
+    for p in plan.order:                       # shocks first: their years set their targets' rates
+        g = gens[(RISK, p.risk_id, chunk, EVENTS)]
+        f = year_factor(p, shock_years, n, factors)
         if p.posterior is not None:
             # the rate of each simulated year from the posterior, by inverse CDF: a lognormal
             # prior's own normal draws (the same stream as without a log), a gamma prior's
@@ -111,19 +123,29 @@ def draw_chunk(plan: Plan, seed: int, chunk: int, start: int, n: int, *, aux: bo
             if p.rate_sigma is not None:
                 lam = p.posterior.from_normal(g.standard_normal(n))
             else:
-                lam = p.posterior.quantile(next(gens).random(n))
-            trial = yearly_events(g, np.minimum(lam, MAX_DRAWN_RATE) * p.draw_rate_factor)
+                lam = p.posterior.quantile(gens[(RISK, p.risk_id, chunk, POSTERIOR)].random(n))
+            trial = yearly_events(g, np.minimum(lam, MAX_DRAWN_RATE) * _rate_factor(f))
         elif p.rate_sigma is not None:
             lam = np.minimum(np.exp(p.rate_mu + p.rate_sigma * g.standard_normal(n)), MAX_DRAWN_RATE)
-            trial = yearly_events(g, lam * p.draw_rate_factor)
-        else:
-            total = g.poisson(p.rate * p.draw_rate_factor * n)
+            trial = yearly_events(g, lam * _rate_factor(f))
+        elif isinstance(f, float):
+            total = g.poisson(p.rate * f * n)
             trial = g.integers(0, n, total, dtype=np.int64)
+        else:
+            # years grouped by the shocks that can occur in them: in each group a Poisson total
+            # at the group's rate, spread uniformly over its years
+            parts = []
+            for years, factor in zip(f[3], f[2]):
+                total = g.poisson(p.rate * factor * years.size)
+                parts.append(years.take(g.integers(0, years.size, total, dtype=np.int64)))
+            trial = np.concatenate(parts)
+        if p.is_shock:
+            shock_years[p.index] = np.bincount(trial, minlength=n) > 0
         m = trial.size
         thin = g.random(m, dtype=np.float32) if p.thins else None
         amounts = np.empty((len(p.comps), m), dtype=np.float32)
         for j, (k, mu, sigma, prob) in enumerate(p.comps):
-            gk = next(gens)
+            gk = gens[(RISK, p.risk_id, chunk, COMPONENT_BASE + k)]
             if prob < 1.0:
                 # whether the component occurs first, then an amount only where it does (about a
                 # third of the components of the examples' events occur)
@@ -132,10 +154,48 @@ def draw_chunk(plan: Plan, seed: int, chunk: int, start: int, n: int, *, aux: bo
                 amounts[j, occurs] = _lognormal(gk, occurs.size, mu, sigma)
             else:
                 _lognormal(gk, m, mu, sigma, out=amounts[j])
-        extra = next(gens).random((2, m), dtype=np.float32) if aux else None
-        draws.append(RiskDraws(trial, thin, amounts, extra))
-    deny = next(gens).random(n, dtype=np.float32) if aux else None
-    return ChunkDraws(chunk, start, n, control_u, draws, deny)
+        extra = gens[(RISK, p.risk_id, chunk, AUX)].random((2, m), dtype=np.float32) if aux else None
+        draws[p.index] = RiskDraws(trial, thin, amounts, extra)
+    deny = gens[(YEAR, WARRANTY, chunk, 0)].random(n, dtype=np.float32) if aux else None
+    return ChunkDraws(chunk, start, n, control_u, draws, deny, shock_years)  # type: ignore[arg-type]
+
+
+def year_factor(p: RiskPlan, shock_years: dict[int, np.ndarray], n: int, cache: dict):
+    """The factor on risk ``p``'s register rate at which its potential events are drawn in each
+    year: its base rate (:func:`~riskmodel.simulation.plan.base_rate_factor`) times the multiplier
+    of each shock that has a potential event that year (``shock_years``: shock index -> bool per
+    year). A float for a risk no shock can hit; otherwise ``(code, factors, years)``: each year's
+    group (which of the risk's shocks can occur in it, as bits), and per group present, its
+    factor and its years (ascending). ``cache`` keeps the groups of each set of shocks.
+    """
+    if not p.shocks:
+        return float(p.base)
+    groups = cache.get(p.shocks)
+    if groups is None:
+        code = np.zeros(n, dtype=np.int64)
+        for bit, (s, _) in enumerate(p.shocks):
+            code[shock_years[s]] |= 1 << bit
+        present = np.flatnonzero(np.bincount(code))
+        groups = cache[p.shocks] = (code, present, [np.flatnonzero(code == c) for c in present])
+    code, present, years = groups
+    factors = []
+    for c in present.tolist():
+        f = float(p.base)
+        for bit, (_, mult) in enumerate(p.shocks):
+            if c >> bit & 1:
+                f *= mult
+        factors.append(f)
+    return code, present, factors, years
+
+
+def _rate_factor(f) -> np.ndarray | float:
+    """Per year, the factor of :func:`year_factor`."""
+    if isinstance(f, float):
+        return f
+    code, present, factors, _ = f
+    table = np.zeros(int(present[-1]) + 1)
+    table[present] = factors
+    return table.take(code)
 
 
 @dataclass
@@ -195,7 +255,8 @@ def realise(plan: Plan, draws: ChunkDraws, in_place: np.ndarray, cost_per_hour: 
             if keep_p is None:
                 keep_p = np.ones(n)
             for s, mult in p.shocks:
-                keep_p = keep_p * np.where(occurred[s], 1.0, 1.0 / mult)
+                # thinned back by the multiplier where the shock could occur but did not
+                keep_p = keep_p * np.where(draws.shock_years[s] & ~occurred[s], 1.0 / mult, 1.0)
             kept = np.flatnonzero(d.thin < keep_p[trial])    # take() is ~4x faster than a mask
             trial, amounts = trial.take(kept), amounts.take(kept, axis=1)
             aux = None if aux is None else aux.take(kept, axis=1)

@@ -53,8 +53,10 @@ class RiskPlan:
 
     @property
     def draw_rate_factor(self) -> float:
-        """Potential events are drawn at the register rate times this: the base rate times
-        the multipliers of every shock that can hit the risk (thinned back in years without)."""
+        """The most potential events are drawn at, over the register rate: the base rate times
+        the multipliers of every shock that can hit the risk. (The engine draws a year at the
+        multipliers of the shocks that can occur that year only, :func:`~riskmodel.simulation.draws.year_factor`;
+        the work and memory estimates use this bound.)"""
         return self.base * self.potential
 
     @property
