@@ -333,6 +333,46 @@ def accumulate(losses: list[RiskLosses], n: int, total: np.ndarray | None, by_ri
     return risk_sum, comp_sum
 
 
+#: A risk with fewer events than this share of a chunk's years is summed over the years it has
+#: events in only (:func:`add_total`), not over every year of the chunk.
+SPARSE_SUM_BELOW = 0.25
+
+
+def add_total(losses: list[RiskLosses], n: int, total: np.ndarray) -> None:
+    """Add a chunk's yearly loss into ``total`` (n,): what :func:`accumulate` adds, to the last
+    bit, without the sums by risk and component it also gives.
+
+    The same additions in the same order (each risk's events summed per year by component in
+    event order, the risks into each component in risk order, the components into ``total`` in
+    component order), but a risk whose events fall in few years is summed over those years only:
+    a year without its events would add zero.
+    """
+    comp_rows: dict[int, np.ndarray] = {}
+    for rl in losses:
+        m = rl.trial.size
+        if m == 0:                        # (zeros added leave the sums as they are)
+            continue
+        if m >= SPARSE_SUM_BELOW * n or rl.per_trial is not None:
+            pt = rl.per_trial if rl.per_trial is not None else _per_trial(rl, n)
+            for j, k in enumerate(rl.comps):
+                if k in comp_rows:
+                    comp_rows[k] += pt[j]
+                else:
+                    comp_rows[k] = pt[j].copy()
+            continue
+        seen = np.bincount(rl.trial, minlength=n) > 0
+        years = np.flatnonzero(seen)
+        at = (np.cumsum(seen) - 1).take(rl.trial)           # each event's place among the years
+        for j, k in enumerate(rl.comps):
+            part = np.bincount(at, weights=rl.values[j], minlength=years.size)
+            row = comp_rows.get(k)
+            if row is None:
+                row = comp_rows[k] = np.zeros(n)
+            row[years] += part
+    for k in sorted(comp_rows):
+        total += comp_rows[k]
+
+
 def chunks(trials: int):
     """(chunk index, first trial, trials in chunk) covering ``trials``."""
     for j, start in enumerate(range(0, trials, CHUNK)):

@@ -13,7 +13,7 @@ import numpy as np
 
 from ...coverage.allocation import EventTable, allocate
 from ...coverage.invariants import check_split
-from ...simulation.draws import accumulate, draw_chunk, realise
+from ...simulation.draws import add_total, draw_chunk, realise
 from ...simulation.memory import keep_freed_memory
 from .scratch import write_gross
 from .shared import draw_events, practice_losses
@@ -44,7 +44,7 @@ def practice_chunk(job, events, drawn, chunk: int, start: int, n: int, *, price:
     losses = realise(job.plan, draws, job.in_place, job.cost_per_hour)
     extra = practice_losses(job, events, drawn, chunk)
     gross = np.zeros(n)
-    accumulate(losses + extra, n, gross)
+    add_total(losses + extra, n, gross)
     money = np.zeros((4, n), dtype=np.int64)
     money[0] = pence(gross)
     if terms is not None:
