@@ -5,7 +5,8 @@ import numpy as np
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from riskmodel.simulation.draws import SPARSE_SUM_BELOW, RiskLosses, accumulate, add_total
+from riskmodel.simulation.draws import RiskLosses
+from riskmodel.simulation.sums import SPARSE_SUM_BELOW, accumulate, add_total
 
 
 @st.composite

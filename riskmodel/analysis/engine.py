@@ -22,7 +22,8 @@ from .metrics import PERCENTILES
 from .results import SimulationResult, gap_table, policy_summary, risk_profile
 from ..inputs.policy import Policy
 from ..inputs.register import Register
-from ..simulation.draws import Plan, accumulate, chunks, default_threads, draw_chunk, progress, realise, status_vector
+from ..simulation.draws import Plan, chunks, default_threads, draw_chunk, progress, realise, status_vector
+from ..simulation.sums import accumulate
 
 DEFAULT_TRIALS = 100_000
 DEFAULT_SEED = 20261

@@ -18,7 +18,8 @@ from ..inputs.components import COMPONENTS
 from ..inputs.contracts import Contracts, load_contracts
 from ..inputs.policy import Policy
 from ..inputs.register import Register
-from ..simulation.draws import accumulate, default_threads, depends_on, draw_all, realise, status_vector
+from ..simulation.draws import default_threads, depends_on, draw_all, realise, status_vector
+from ..simulation.sums import accumulate
 from .cache import Cache, Memo, digest
 from .engine import DEFAULT_SEED, DEFAULT_TRIALS, SimulationResult, risk_profile
 

@@ -59,10 +59,6 @@ class RiskPlan:
         the work and memory estimates use this bound.)"""
         return self.base * self.potential
 
-    @property
-    def thins(self) -> bool:
-        return bool(self.freq_controls) or self.potential > 1.0
-
 
 @dataclass(frozen=True)
 class Plan:
@@ -119,6 +115,13 @@ class Plan:
     @property
     def order(self) -> list[RiskPlan]:
         return sorted(self.risks, key=lambda p: not p.is_shock)
+
+    def thins(self, p: RiskPlan) -> bool:
+        """Whether some choice of controls keeps fewer than all of ``p``'s potential events (each
+        then draws a uniform to decide): a frequency control on ``p``, or a shock that can hit it
+        and has one. (A shock without a frequency control occurs in every year it has a potential
+        event, the years its targets' potential events carry its multiplier.)"""
+        return bool(p.freq_controls) or any(self.risks[s].freq_controls for s, _ in p.shocks)
 
 
 #: Memory a run at the default trials may use for its data (bytes), checked by validation before

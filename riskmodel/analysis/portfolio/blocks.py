@@ -13,7 +13,8 @@ import numpy as np
 
 from ...coverage.allocation import EventTable, allocate
 from ...coverage.invariants import check_split
-from ...simulation.draws import add_total, draw_chunk, realise
+from ...simulation.draws import draw_chunk, realise
+from ...simulation.sums import add_total
 from ...simulation.memory import keep_freed_memory
 from .scratch import write_gross
 from .shared import draw_events, practice_losses
