@@ -128,6 +128,25 @@ def test_same_numbers_whatever_the_partitioning(book, kw):
     assert_same(base, other)
 
 
+def test_local_worker_processes_run_openblas_on_one_thread(monkeypatch):
+    """Dask's local worker processes start with OPENBLAS_NUM_THREADS=1 (unless the user set it);
+    this process's environment is left as it was."""
+    import dask
+
+    from riskmodel.analysis.portfolio.execution import Runner
+
+    monkeypatch.delenv("OPENBLAS_NUM_THREADS", raising=False)
+    probe = dask.delayed(os.environ.get)("OPENBLAS_NUM_THREADS")
+    with Runner(local="processes", workers=1, show_progress=False) as runner:
+        assert runner.compute([probe], "probe") == ["1"]
+    assert "OPENBLAS_NUM_THREADS" not in os.environ
+    with Runner(local="threads", workers=1, show_progress=False) as runner:
+        assert runner.compute([probe], "probe") == [None]
+    monkeypatch.setenv("OPENBLAS_NUM_THREADS", "3")
+    with Runner(local="processes", workers=1, show_progress=False) as runner:
+        assert runner.compute([probe], "probe") == ["3"]
+
+
 def test_scratch_files_are_whole_and_gone_after_the_run(book, tmp_path, monkeypatch):
     """A folder given for scratch keeps what was there and nothing of the run; an error after
     the files were written leaves none behind either."""
