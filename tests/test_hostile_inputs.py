@@ -364,6 +364,24 @@ def test_five_common_shocks_at_the_largest_multiplier_are_refused(make_register)
     assert p.row == 7 and "at most 20" in p.expected and "narrow their shock_targets" in p.expected
 
 
+def test_eighty_small_shocks_on_one_risk_simulate(make_register):
+    """Eighty common shocks of x1.01 (their product, 2.2, within the cap) all hitting one risk:
+    the engine groups the years by the product of the multipliers that can hit it (no bit per
+    shock: 80 would overflow), and the risk keeps its register rate on average."""
+    import math
+
+    from riskmodel import simulate
+
+    rows = [risk(f"S{i}", category="supplier_outage", system_owner="supplier", events_per_year=0.05,
+                 common_shock="yes", shock_multiplier=1.01, incident_response_low=1, incident_response_high=1)
+            for i in range(80)]
+    rows.append(risk("T", events_per_year=2.0, incident_response_low=1000, incident_response_high=1000))
+    reg = load_register(make_register(rows))
+    counts = simulate(reg, 40_000, seed=3).by_risk[-1] / 1000
+    se = math.sqrt(counts.var() / counts.size)
+    assert abs(counts.mean() - 2.0) < 4 * se
+
+
 def test_too_many_rows_is_refused_quickly(tmp_path):
     """100,000 rows used to end in a MemoryError traceback."""
     buf = io.StringIO()

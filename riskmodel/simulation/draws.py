@@ -135,7 +135,7 @@ def draw_chunk(plan: Plan, seed: int, chunk: int, start: int, n: int, *, aux: bo
             # years grouped by the shocks that can occur in them: in each group a Poisson total
             # at the group's rate, spread uniformly over its years
             parts = []
-            for years, factor in zip(f[3], f[2]):
+            for years, factor in zip(f[2], f[1]):
                 total = g.poisson(p.rate * factor * years.size)
                 parts.append(years.take(g.integers(0, years.size, total, dtype=np.int64)))
             trial = np.concatenate(parts)
@@ -164,38 +164,28 @@ def year_factor(p: RiskPlan, shock_years: dict[int, np.ndarray], n: int, cache: 
     """The factor on risk ``p``'s register rate at which its potential events are drawn in each
     year: its base rate (:func:`~riskmodel.simulation.plan.base_rate_factor`) times the multiplier
     of each shock that has a potential event that year (``shock_years``: shock index -> bool per
-    year). A float for a risk no shock can hit; otherwise ``(code, factors, years)``: each year's
-    group (which of the risk's shocks can occur in it, as bits), and per group present, its
-    factor and its years (ascending). ``cache`` keeps the groups of each set of shocks.
+    year). A float for a risk no shock can hit; otherwise ``(per year, factors, years)``: each
+    year's factor, and per distinct product of multipliers (ascending) the factor and the years
+    (ascending) that have it. ``cache`` keeps the products per set of shocks for the chunk.
     """
     if not p.shocks:
         return float(p.base)
     groups = cache.get(p.shocks)
     if groups is None:
-        code = np.zeros(n, dtype=np.int64)
-        for bit, (s, _) in enumerate(p.shocks):
-            code[shock_years[s]] |= 1 << bit
-        present = np.flatnonzero(np.bincount(code))
-        groups = cache[p.shocks] = (code, present, [np.flatnonzero(code == c) for c in present])
-    code, present, years = groups
-    factors = []
-    for c in present.tolist():
-        f = float(p.base)
-        for bit, (_, mult) in enumerate(p.shocks):
-            if c >> bit & 1:
-                f *= mult
-        factors.append(f)
-    return code, present, factors, years
+        mult = np.ones(n)
+        for s, m in p.shocks:
+            mult = mult * np.where(shock_years[s], m, 1.0)
+        values, group = np.unique(mult, return_inverse=True)
+        order = np.argsort(group, kind="stable")           # each group's years, ascending
+        years = np.split(order, np.cumsum(np.bincount(group, minlength=values.size))[:-1])
+        groups = cache[p.shocks] = (mult, values.tolist(), years)
+    mult, values, years = groups
+    return p.base * mult, [p.base * v for v in values], years
 
 
 def _rate_factor(f) -> np.ndarray | float:
     """Per year, the factor of :func:`year_factor`."""
-    if isinstance(f, float):
-        return f
-    code, present, factors, _ = f
-    table = np.zeros(int(present[-1]) + 1)
-    table[present] = factors
-    return table.take(code)
+    return f if isinstance(f, float) else f[0]
 
 
 @dataclass
