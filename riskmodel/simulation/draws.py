@@ -132,8 +132,8 @@ def draw_chunk(plan: Plan, seed: int, chunk: int, start: int, n: int, *, aux: bo
             total = g.poisson(p.rate * f * n)
             trial = g.integers(0, n, total, dtype=np.int64)
         else:
-            # years grouped by the shocks that can occur in them: in each group a Poisson total
-            # at the group's rate, spread uniformly over its years
+            # years grouped by the product of the multipliers of the shocks that can occur in
+            # them: in each group a Poisson total at the group's rate, spread over its years
             parts = []
             for years, factor in zip(f[2], f[1]):
                 total = g.poisson(p.rate * factor * years.size)
