@@ -28,6 +28,7 @@ import os
 import sys
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
+from typing import NamedTuple
 
 import numpy as np
 
@@ -135,7 +136,7 @@ def draw_chunk(plan: Plan, seed: int, chunk: int, start: int, n: int, *, aux: bo
             # years grouped by the product of the multipliers of the shocks that can occur in
             # them: in each group a Poisson total at the group's rate, spread over its years
             parts = []
-            for years, factor in zip(f[2], f[1]):
+            for years, factor in zip(f.years, f.factors):
                 total = g.poisson(p.rate * factor * years.size)
                 parts.append(years.take(g.integers(0, years.size, total, dtype=np.int64)))
             trial = np.concatenate(parts)
@@ -160,13 +161,20 @@ def draw_chunk(plan: Plan, seed: int, chunk: int, start: int, n: int, *, aux: bo
     return ChunkDraws(chunk, start, n, control_u, draws, deny, shock_years)  # type: ignore[arg-type]
 
 
-def year_factor(p: RiskPlan, shock_years: dict[int, np.ndarray], n: int, cache: dict):
+class YearFactor(NamedTuple):
+    """The factor on a shock target's register rate in each year (:func:`year_factor`)."""
+
+    per_year: np.ndarray        # (n,)
+    factors: list[float]        # per distinct product of multipliers, ascending
+    years: list[np.ndarray]     # the years (ascending) of each
+
+
+def year_factor(p: RiskPlan, shock_years: dict[int, np.ndarray], n: int, cache: dict) -> float | YearFactor:
     """The factor on risk ``p``'s register rate at which its potential events are drawn in each
     year: its base rate (:func:`~riskmodel.simulation.plan.base_rate_factor`) times the multiplier
     of each shock that has a potential event that year (``shock_years``: shock index -> bool per
-    year). A float for a risk no shock can hit; otherwise ``(per year, factors, years)``: each
-    year's factor, and per distinct product of multipliers (ascending) the factor and the years
-    (ascending) that have it. ``cache`` keeps the products per set of shocks for the chunk.
+    year). A float for a risk no shock can hit (the same every year). ``cache`` keeps the
+    products of multipliers per set of shocks for the chunk.
     """
     if not p.shocks:
         return float(p.base)
@@ -180,12 +188,12 @@ def year_factor(p: RiskPlan, shock_years: dict[int, np.ndarray], n: int, cache: 
         years = np.split(order, np.cumsum(np.bincount(group, minlength=values.size))[:-1])
         groups = cache[p.shocks] = (mult, values.tolist(), years)
     mult, values, years = groups
-    return p.base * mult, [p.base * v for v in values], years
+    return YearFactor(p.base * mult, [p.base * v for v in values], years)
 
 
-def _rate_factor(f) -> np.ndarray | float:
+def _rate_factor(f: float | YearFactor) -> np.ndarray | float:
     """Per year, the factor of :func:`year_factor`."""
-    return f if isinstance(f, float) else f[0]
+    return f if isinstance(f, float) else f.per_year
 
 
 @dataclass
@@ -226,6 +234,14 @@ def realise(plan: Plan, draws: ChunkDraws, in_place: np.ndarray, cost_per_hour: 
         return f
 
     occurred: dict[int, np.ndarray] = {}
+    missed: dict[int, np.ndarray | None] = {}   # per shock: years it could occur but did not
+
+    def missed_years(s: int) -> np.ndarray | None:
+        if s not in missed:
+            m = draws.shock_years[s] & ~occurred[s]
+            missed[s] = m if m.any() else None
+        return missed[s]
+
     out: list[RiskLosses | None] = [None] * len(plan.risks)
     bi = COMPONENTS.index(BUSINESS_INTERRUPTION)
     for p in plan.order:
@@ -245,9 +261,9 @@ def realise(plan: Plan, draws: ChunkDraws, in_place: np.ndarray, cost_per_hour: 
             for s, mult in p.shocks:
                 # thinned back by the multiplier where the shock could occur but did not (a
                 # factor of one everywhere is left out: the same keep_p, the same events kept)
-                missed = draws.shock_years[s] & ~occurred[s]
-                if missed.any():
-                    back = np.where(missed, 1.0 / mult, 1.0)
+                years = missed_years(s)
+                if years is not None:
+                    back = np.where(years, 1.0 / mult, 1.0)
                     keep_p = back if keep_p is None else keep_p * back
             if keep_p is not None:         # (None: every potential event kept, thin < 1)
                 kept = np.flatnonzero(d.thin < keep_p[trial])    # take() is ~4x faster than a mask

@@ -36,6 +36,14 @@ def _sums(rl: RiskLosses, n: int) -> tuple[np.ndarray, np.ndarray, float, np.nda
     return rl.sums
 
 
+def _add_row(comp_rows: dict[int, np.ndarray], k: int, row: np.ndarray) -> None:
+    """Add a risk's per-year row of component ``k`` into ``comp_rows[k]`` (a copy for the first)."""
+    if k in comp_rows:
+        comp_rows[k] += row
+    else:
+        comp_rows[k] = row.copy()
+
+
 def accumulate(losses: list[RiskLosses], n: int, total: np.ndarray | None, by_risk: np.ndarray | None = None,
                by_comp: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
     """Add a chunk's per-trial totals into preallocated views: ``total`` (n,), if given, gets the
@@ -56,10 +64,7 @@ def accumulate(losses: list[RiskLosses], n: int, total: np.ndarray | None, by_ri
         risk_sum[rl.index] = rsum
         for j, k in enumerate(rl.comps):
             comp_sum[k] += csums[j]
-            if k in comp_rows:
-                comp_rows[k] += pt[j]
-            else:
-                comp_rows[k] = pt[j].copy()
+            _add_row(comp_rows, k, pt[j])
     for k in sorted(comp_rows):
         if total is not None:
             total += comp_rows[k]
@@ -90,10 +95,7 @@ def add_total(losses: list[RiskLosses], n: int, total: np.ndarray) -> None:
         if m >= SPARSE_SUM_BELOW * n or rl.per_trial is not None:
             pt = rl.per_trial if rl.per_trial is not None else _per_trial(rl, n)
             for j, k in enumerate(rl.comps):
-                if k in comp_rows:
-                    comp_rows[k] += pt[j]
-                else:
-                    comp_rows[k] = pt[j].copy()
+                _add_row(comp_rows, k, pt[j])
             continue
         seen = np.bincount(rl.trial, minlength=n) > 0
         years = np.flatnonzero(seen)
