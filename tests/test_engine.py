@@ -245,6 +245,24 @@ def test_targets_potential_events_carry_the_multiplier_only_where_a_shock_can_oc
         within(x.var(), rate, math.sqrt((rate + 2 * rate**2) / x.size))
 
 
+@pytest.mark.parametrize("mult", [2.0, 0.5, 1.7])
+@pytest.mark.parametrize("share", [0.0, 0.2, 1.0])
+def test_one_shocks_year_groups_equal_the_general_grouping(mult, share):
+    """A target of one shock takes a shortcut to its groups of years: the same groups, factors
+    and per-year factors as the grouping by distinct products that several shocks use."""
+    from types import SimpleNamespace
+
+    from riskmodel.simulation.draws import groups_by_value, year_factor
+
+    n = 1000
+    hit = np.random.default_rng(3).random(n) < share
+    f = year_factor(SimpleNamespace(shocks=((4, mult),), base=0.8), {4: hit}, n, {})
+    values, years = groups_by_value(np.ones(n) * np.where(hit, mult, 1.0))
+    assert f.factors == [0.8 * v for v in values]
+    assert len(f.years) == len(years) and all(np.array_equal(a, b) for a, b in zip(f.years, years))
+    assert np.array_equal(f.per_year, 0.8 * (np.ones(n) * np.where(hit, mult, 1.0)))
+
+
 def test_chance_of_a_shock_year_with_a_lognormal_rate_matches_integration():
     from scipy import integrate, stats
 

@@ -51,6 +51,21 @@ def test_yearly_counts_follow_the_poisson_law(lam):
     assert chi2 < stats.chi2.ppf(1 - 1e-6, top)
 
 
+@settings(max_examples=80, deadline=None)
+@given(seed=st.integers(0, 2**64 - 1), n=st.integers(1, 3000), mu=st.floats(-8.0, 3.5),
+       sigma=st.floats(0.01, 2.5), cap=st.sampled_from([5.0, 50.0, 1e6]),
+       per_year=st.booleans())
+def test_lognormal_rates_give_the_events_of_their_rates_bit_for_bit(seed, n, mu, sigma, cap, per_year):
+    """``lognormal_yearly_events`` skips the rate and P(0) of years that cannot have an event:
+    the same events, in the same order, as ``yearly_events`` on the rates computed in full."""
+    factor = 0.3 + 3 * _gen(seed ^ 5).random(n) if per_year else 0.85
+    got = sampling.lognormal_yearly_events(_gen(seed), n, mu, sigma, cap, factor)
+    g = _gen(seed)
+    lam = np.minimum(np.exp(mu + sigma * g.standard_normal(n)), cap) * factor
+    want = yearly_events(g, lam)                 # (its uniforms drawn after the normals)
+    assert got.dtype == np.int64 and np.array_equal(got, want)
+
+
 def test_yearly_counts_of_zero_rates_are_zero():
     assert yearly_events(_gen(3), np.zeros(1000)).size == 0
 

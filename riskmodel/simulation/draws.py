@@ -40,7 +40,7 @@ from .plan import (BYTES_PER_EVENT, BYTES_PER_EVENT_COMPONENT, CHUNKS_IN_FLIGHT,
                    KEPT_BYTES_PER_EVENT, KEPT_BYTES_PER_EVENT_COMPONENT, MEMORY_BUDGET, RiskPlan,
                    base_rate_factor, capped_lognormal_mean, check_plan, check_work, estimated_bytes,
                    expected_events_per_chunk, potential_events_per_chunk, status_vector)
-from .sampling import occurrences, yearly_events
+from .sampling import lognormal_yearly_events, occurrences, yearly_events
 from .streams import AUX, COMPONENT_BASE, CONTROL, EVENTS, RISK, WARRANTY, YEAR, streams
 
 #: Purpose of a risk's stream of uniforms for its yearly rate drawn from a gamma posterior (a
@@ -127,8 +127,7 @@ def draw_chunk(plan: Plan, seed: int, chunk: int, start: int, n: int, *, aux: bo
                 lam = p.posterior.quantile(gens[(RISK, p.risk_id, chunk, POSTERIOR)].random(n))
             trial = yearly_events(g, np.minimum(lam, MAX_DRAWN_RATE) * _rate_factor(f))
         elif p.rate_sigma is not None:
-            lam = np.minimum(np.exp(p.rate_mu + p.rate_sigma * g.standard_normal(n)), MAX_DRAWN_RATE)
-            trial = yearly_events(g, lam * _rate_factor(f))
+            trial = lognormal_yearly_events(g, n, p.rate_mu, p.rate_sigma, MAX_DRAWN_RATE, _rate_factor(f))
         elif isinstance(f, float):
             total = g.poisson(p.rate * f * n)
             trial = g.integers(0, n, total, dtype=np.int64)
@@ -179,16 +178,30 @@ def year_factor(p: RiskPlan, shock_years: dict[int, np.ndarray], n: int, cache: 
     if not p.shocks:
         return float(p.base)
     groups = cache.get(p.shocks)
+    if groups is None and len(p.shocks) == 1 and p.shocks[0][1] != 1.0:
+        # one shock (the examples' case): the same groups as below without a sort, the years
+        # without the shock and those with it, in the order of their multipliers
+        s, m = p.shocks[0]
+        hit = shock_years[s]
+        pairs = [(1.0, np.flatnonzero(~hit)), (float(m), np.flatnonzero(hit))]
+        if m < 1.0:
+            pairs.reverse()
+        pairs = [(v, y) for v, y in pairs if y.size]
+        groups = cache[p.shocks] = (np.where(hit, m, 1.0), [v for v, _ in pairs], [y for _, y in pairs])
     if groups is None:
         mult = np.ones(n)
         for s, m in p.shocks:
             mult = mult * np.where(shock_years[s], m, 1.0)
-        values, group = np.unique(mult, return_inverse=True)
-        order = np.argsort(group, kind="stable")           # each group's years, ascending
-        years = np.split(order, np.cumsum(np.bincount(group, minlength=values.size))[:-1])
-        groups = cache[p.shocks] = (mult, values.tolist(), years)
+        groups = cache[p.shocks] = (mult, *groups_by_value(mult))
     mult, values, years = groups
     return YearFactor(p.base * mult, [p.base * v for v in values], years)
+
+
+def groups_by_value(mult: np.ndarray) -> tuple[list[float], list[np.ndarray]]:
+    """The distinct values of ``mult`` (ascending) and the indices (ascending) holding each."""
+    values, group = np.unique(mult, return_inverse=True)
+    order = np.argsort(group, kind="stable")
+    return values.tolist(), np.split(order, np.cumsum(np.bincount(group, minlength=values.size))[:-1])
 
 
 def _rate_factor(f: float | YearFactor) -> np.ndarray | float:

@@ -66,6 +66,11 @@ def _batch(expected: float) -> int:
     return int(expected + 4.0 * math.sqrt(expected)) + 8
 
 
+#: ``exp(-lam) >= 1 - lam``: a year whose uniform is at most ``1 - lam`` (less this margin, far
+#: above rounding) has no event, known without its P(0) (most years of a rare risk).
+_NO_EVENT_MARGIN = 1e-12
+
+
 def yearly_events(g: np.random.Generator, lam: np.ndarray) -> np.ndarray:
     """The simulated year (int64) of each event when year ``t`` has a Poisson(``lam[t]``) count:
     each year's index repeated by its count (not in year order).
@@ -73,16 +78,45 @@ def yearly_events(g: np.random.Generator, lam: np.ndarray) -> np.ndarray:
     One uniform per year. A year with ``lam`` at most :data:`INVERT_RATE_UP_TO` takes the
     smallest count ``k`` whose Poisson distribution function reaches its uniform (inversion, by
     the recurrence ``P(k) = P(k-1) lam / k``: the years still short of their uniform after ``k``
-    steps have at least ``k + 1`` events); the others are drawn by numpy's sampler after.
+    steps have at least ``k + 1`` events); the others are drawn by numpy's sampler after. A year
+    whose uniform is at most ``1 - lam`` has no event (``P(0) = exp(-lam) >= 1 - lam``): P(0) is
+    computed for the other years only.
     """
-    n = lam.size
+    u = g.random(lam.size)
+    years = np.flatnonzero(~(u <= (1.0 - _NO_EVENT_MARGIN) - lam))
+    return _invert(g, years, u.take(years), lam.take(years))
+
+
+def lognormal_yearly_events(g: np.random.Generator, n: int, mu: float, sigma: float, cap: float,
+                            factor: float | np.ndarray) -> np.ndarray:
+    """:func:`yearly_events` of ``n`` years at the rates ``minimum(exp(mu + sigma z), cap) *
+    factor``, ``z`` standard normal (drawn first, one per year, then the uniforms).
+
+    The same events, bit for bit, as ``yearly_events(g, lam)`` with those rates, but each year's
+    ``exp`` is taken only where the year may have an event: ``exp(mu + w) <= e**mu / (1 - w)``
+    for ``w = sigma z < 1`` bounds the rate, and a year whose uniform is at most one less that
+    bound has no event.
+    """
+    w = sigma * g.standard_normal(n)
     u = g.random(n)
+    upper = (math.exp(mu) * (1.0 + 1e-9)) * factor / np.maximum(1.0 - w, 1e-3)
+    upper[w > 0.999] = np.inf
+    years = np.flatnonzero(~(u <= (1.0 - _NO_EVENT_MARGIN) - upper))
+    f = factor if np.isscalar(factor) else factor.take(years)
+    lam = np.minimum(np.exp(mu + w.take(years)), cap) * f
+    return _invert(g, years, u.take(years), lam)
+
+
+def _invert(g: np.random.Generator, years: np.ndarray, u: np.ndarray, lam: np.ndarray) -> np.ndarray:
+    """The events of :func:`yearly_events` from the years (ascending) that may have one, with
+    their uniforms and rates (every year with ``lam`` above :data:`INVERT_RATE_UP_TO` among them)."""
     small = lam <= INVERT_RATE_UP_TO
     pk = np.exp(-np.where(small, lam, 0.0))          # P(0)
-    idx = np.flatnonzero(small & (u > pk))           # the years with at least one event
+    at = np.flatnonzero(small & (u > pk))            # the years with at least one event
+    idx = years.take(at)
     parts = [idx]
     if idx.size:
-        uu, ll, pp = u[idx], lam[idx], pk[idx]
+        uu, ll, pp = u.take(at), lam.take(at), pk.take(at)
         cdf = pp.copy()
         for k in range(1, _MAX_INVERTED):
             pp *= ll / k
@@ -94,8 +128,9 @@ def yearly_events(g: np.random.Generator, lam: np.ndarray) -> np.ndarray:
             parts.append(idx)
     big = np.flatnonzero(~small)
     if big.size:
-        parts.append(np.repeat(big, g.poisson(lam[big])))
+        parts.append(np.repeat(years.take(big), g.poisson(lam.take(big))))
     return np.concatenate(parts) if len(parts) > 1 else parts[0]
 
 
-__all__ = ["occurrences", "yearly_events", "SPARSE_BELOW", "SPARSE_FROM", "INVERT_RATE_UP_TO"]
+__all__ = ["occurrences", "yearly_events", "lognormal_yearly_events", "SPARSE_BELOW", "SPARSE_FROM",
+           "INVERT_RATE_UP_TO"]
