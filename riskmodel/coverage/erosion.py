@@ -43,7 +43,7 @@ def erode(x: np.ndarray, trial: np.ndarray, time: np.ndarray, totals: np.ndarray
     hit = totals > limit
     if not hit.any():
         return x
-    idx = np.flatnonzero(hit[trial])
+    idx = hit[trial].nonzero()[0]
     idx = idx[np.lexsort((time[idx], trial[idx]))]
     out = x.copy()
     out[idx] = within_year_paid(x[idx], trial[idx], limit)

@@ -41,7 +41,7 @@ def occurrences(g: np.random.Generator, m: int, prob: float) -> np.ndarray:
     Both give independent occurrences with probability ``prob``.
     """
     if prob >= SPARSE_BELOW or m < SPARSE_FROM:
-        return np.flatnonzero(g.random(m, dtype=np.float32) < prob)
+        return (g.random(m, dtype=np.float32) < prob).nonzero()[0]
     if prob <= 0.0:
         return np.zeros(0, dtype=np.int64)
     scale = -1.0 / math.log1p(-prob)       # a gap is 1 + floor(E scale), E exponential: geometric
@@ -83,7 +83,7 @@ def yearly_events(g: np.random.Generator, lam: np.ndarray) -> np.ndarray:
     computed for the other years only.
     """
     u = g.random(lam.size)
-    years = np.flatnonzero(~(u <= (1.0 - _NO_EVENT_MARGIN) - lam))
+    years = (~(u <= (1.0 - _NO_EVENT_MARGIN) - lam)).nonzero()[0]
     return _invert(g, years, u.take(years), lam.take(years))
 
 
@@ -101,7 +101,7 @@ def lognormal_yearly_events(g: np.random.Generator, n: int, mu: float, sigma: fl
     u = g.random(n)
     upper = (math.exp(mu) * (1.0 + 1e-9)) * factor / np.maximum(1.0 - w, 1e-3)
     upper[w > 0.999] = np.inf
-    years = np.flatnonzero(~(u <= (1.0 - _NO_EVENT_MARGIN) - upper))
+    years = (~(u <= (1.0 - _NO_EVENT_MARGIN) - upper)).nonzero()[0]
     f = factor if np.isscalar(factor) else factor.take(years)
     lam = np.minimum(np.exp(mu + w.take(years)), cap) * f
     return _invert(g, years, u.take(years), lam)
@@ -112,7 +112,7 @@ def _invert(g: np.random.Generator, years: np.ndarray, u: np.ndarray, lam: np.nd
     their uniforms and rates (every year with ``lam`` above :data:`INVERT_RATE_UP_TO` among them)."""
     small = lam <= INVERT_RATE_UP_TO
     pk = np.exp(-np.where(small, lam, 0.0))          # P(0)
-    at = np.flatnonzero(small & (u > pk))            # the years with at least one event
+    at = (small & (u > pk)).nonzero()[0]              # the years with at least one event
     idx = years.take(at)
     parts = [idx]
     if idx.size:
@@ -121,12 +121,12 @@ def _invert(g: np.random.Generator, years: np.ndarray, u: np.ndarray, lam: np.nd
         for k in range(1, _MAX_INVERTED):
             pp *= ll / k
             cdf += pp
-            more = np.flatnonzero(uu > cdf)          # at least k + 1 events
+            more = (uu > cdf).nonzero()[0]            # at least k + 1 events
             if more.size == 0:
                 break
-            idx, uu, ll, pp, cdf = idx[more], uu[more], ll[more], pp[more], cdf[more]
+            idx, uu, ll, pp, cdf = idx.take(more), uu.take(more), ll.take(more), pp.take(more), cdf.take(more)
             parts.append(idx)
-    big = np.flatnonzero(~small)
+    big = (~small).nonzero()[0]
     if big.size:
         parts.append(np.repeat(years.take(big), g.poisson(lam.take(big))))
     return np.concatenate(parts) if len(parts) > 1 else parts[0]

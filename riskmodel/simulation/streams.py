@@ -130,18 +130,32 @@ class _Unseeded(np.random.bit_generator.ISeedSequence):
 _PLACEHOLDER_SEED = _Unseeded()
 
 
-def streams(seed: int, keys) -> list[np.random.Generator]:
+def key_rows(keys) -> np.ndarray:
+    """(k, 4) int64: the rows (kind, name key, chunk, purpose) of ``keys``, for :func:`streams`."""
+    return np.array([(kind, name_key(name), int(chunk), int(purpose)) for kind, name, chunk, purpose in keys],
+                    dtype=np.int64).reshape(-1, 4)
+
+
+def streams(seed: int, keys, *, rows: np.ndarray | None = None,
+            reuse: list[np.random.Generator] | None = None) -> list[np.random.Generator]:
     """The generators ``stream(seed, kind, name, chunk, purpose)`` for ``keys``, a list of
-    (kind, name, chunk, purpose), seeded together (see above)."""
+    (kind, name, chunk, purpose), seeded together (see above).
+
+    ``rows``: :func:`key_rows` of ``keys``, when the caller keeps them. ``reuse``: generators no
+    longer in use, given these states instead of new generators being made (the first
+    ``len(keys)`` of the list, which is extended as needed; about half the cost of a stream).
+    """
     if not 0 <= int(seed) < 1 << 128:
         return [stream(seed, *k) for k in keys]
-    rows = np.array([(kind, name_key(name), int(chunk), int(purpose)) for kind, name, chunk, purpose in keys],
-                    dtype=np.int64).reshape(-1, 4)
+    if rows is None:
+        rows = key_rows(keys)
     if rows.size and (rows.min() < 0 or rows.max() > _M32):
         return [stream(seed, *k) for k in keys]
-    out = []
-    for state in sfc64_states(int(seed), rows):
-        bg = np.random.SFC64(_PLACEHOLDER_SEED)
-        bg.state = {"bit_generator": "SFC64", "state": {"state": state}, "has_uint32": 0, "uinteger": 0}
-        out.append(np.random.Generator(bg))
-    return out
+    states = sfc64_states(int(seed), rows)
+    out = [] if reuse is None else reuse
+    while len(out) < len(states):
+        out.append(np.random.Generator(np.random.SFC64(_PLACEHOLDER_SEED)))
+    for state, g in zip(states, out):
+        g.bit_generator.state = {"bit_generator": "SFC64", "state": {"state": state}, "has_uint32": 0,
+                                 "uinteger": 0}
+    return out[:len(states)]

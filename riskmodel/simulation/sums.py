@@ -98,7 +98,7 @@ def add_total(losses: list[RiskLosses], n: int, total: np.ndarray) -> None:
                 _add_row(comp_rows, k, pt[j])
             continue
         seen = np.bincount(rl.trial, minlength=n) > 0
-        years = np.flatnonzero(seen)
+        years = seen.nonzero()[0]
         at = (np.cumsum(seen) - 1).take(rl.trial)           # each event's place among the years
         for j, k in enumerate(rl.comps):
             part = np.bincount(at, weights=rl.values[j], minlength=years.size)

@@ -70,7 +70,9 @@ def _with_ranges(plan: Plan, register: Register) -> Plan:
 def _with(obj, **changes):
     """A copy of the frozen dataclass ``obj`` with ``changes`` (fields that need no checking):
     what :func:`dataclasses.replace` gives, without calling ``__init__`` again (six times faster;
-    a book compiles thousands of practices' plans)."""
+    a book compiles thousands of practices' plans). What ``obj`` keeps in its ``__dict__`` beyond
+    its fields is copied too: a plan's stream layout (its risks' names and components), which
+    :func:`_with_ranges` leaves unchanged."""
     new = object.__new__(type(obj))
     new.__dict__.update(obj.__dict__)
     new.__dict__.update(changes)

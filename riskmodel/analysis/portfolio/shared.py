@@ -85,7 +85,7 @@ def practice_losses(job, events, drawn: list[EventChunk], chunk: int) -> list[Ri
         hit = u < ev.share
         if event.hours_high <= 0:
             hit &= ev.breach          # a breach-only event costs nothing without its breach
-        idx = np.flatnonzero(hit)
+        idx = hit.nonzero()[0]
         if idx.size == 0:
             continue
         comps, rows = [], []
