@@ -136,7 +136,9 @@ def test_local_worker_processes_run_openblas_on_one_thread(monkeypatch):
     from riskmodel.analysis.portfolio.execution import Runner
 
     monkeypatch.delenv("OPENBLAS_NUM_THREADS", raising=False)
-    probe = dask.delayed(os.environ.get)("OPENBLAS_NUM_THREADS")
+    # (os.getenv is pickled by name, so it reads the worker's own environment; a bound method of
+    # os.environ would carry this process's environment along)
+    probe = dask.delayed(os.getenv)("OPENBLAS_NUM_THREADS")
     with Runner(local="processes", workers=1, show_progress=False) as runner:
         assert runner.compute([probe], "probe") == ["1"]
     assert "OPENBLAS_NUM_THREADS" not in os.environ
@@ -145,6 +147,19 @@ def test_local_worker_processes_run_openblas_on_one_thread(monkeypatch):
     monkeypatch.setenv("OPENBLAS_NUM_THREADS", "3")
     with Runner(local="processes", workers=1, show_progress=False) as runner:
         assert runner.compute([probe], "probe") == ["3"]
+
+
+def test_local_worker_processes_take_one_task_at_a_time():
+    """Four ready tasks on two worker processes run on both (Dask's default would hand one
+    process a batch of all four), the workers started when the runner was entered."""
+    import dask
+
+    from riskmodel.analysis.portfolio.execution import Runner, _warm_worker
+
+    with Runner(local="processes", workers=2, show_progress=False) as runner:
+        assert runner.pool is not None
+        pids = runner.compute([dask.delayed(_warm_worker)(0.5) for _ in range(4)], "pids")
+    assert len(set(pids)) == 2 and os.getpid() not in pids
 
 
 def test_scratch_files_are_whole_and_gone_after_the_run(book, tmp_path, monkeypatch):

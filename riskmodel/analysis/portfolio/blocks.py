@@ -137,11 +137,14 @@ def run_block(jobs, events, seed: int, parts, k_top: int, store: str | None = No
     return res
 
 
-def merge(a: GroupResult, b: GroupResult) -> GroupResult:
-    """Two tasks' results for the same group of chunks (disjoint blocks of practices)."""
-    return GroupResult(a.start, a.money + b.money, a.hits + b.hits, a.event_gross + b.event_gross,
-                       a.event_hits + b.event_hits, np.concatenate([a.practices, b.practices]),
-                       np.concatenate([a.sums, b.sums]), np.concatenate([a.top, b.top]))
+def merge(*results: GroupResult) -> GroupResult:
+    """Tasks' results for the same group of chunks (disjoint blocks of practices), added (integer
+    sums: the same whatever the grouping)."""
+    first = results[0]
+    return GroupResult(first.start, sum(r.money for r in results), sum(r.hits for r in results),
+                       sum(r.event_gross for r in results), sum(r.event_hits for r in results),
+                       np.concatenate([r.practices for r in results]), np.concatenate([r.sums for r in results]),
+                       np.concatenate([r.top for r in results]))
 
 
 def tail_block(jobs, events, seed: int, parts, tail: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -161,8 +164,8 @@ def tail_block(jobs, events, seed: int, parts, tail: np.ndarray) -> tuple[np.nda
     return np.array([j.index for j in jobs], dtype=np.int64), sums
 
 
-def merge_tail(a, b):
-    return np.concatenate([a[0], b[0]]), np.concatenate([a[1], b[1]])
+def merge_tail(*parts):
+    return np.concatenate([p[0] for p in parts]), np.concatenate([p[1] for p in parts])
 
 
 __all__ = ["PAYERS", "YearOfPractice", "GroupResult", "practice_chunk", "run_block", "merge", "tail_block",

@@ -128,14 +128,15 @@ def simulate_portfolio(portfolio, trials: int, seed: int, *, scheduler: str | No
         raise ValueError("trials must be at least 1")
     if not portfolio.practices:
         raise ValueError("the book has no practices to simulate")
-    jobs = compile_book(portfolio, seed)
-    parts = year_parts(trials, chunk)
-    work = _Work(jobs, tuple(portfolio.events), seed, block_size,
-                 [parts[i:i + chunks_per_task] for i in range(0, len(parts), chunks_per_task)])
     if local is None:
-        local = "processes" if len(jobs) * trials >= PROCESSES_FROM else "threads"
+        local = "processes" if len(portfolio.practices) * trials >= PROCESSES_FROM else "threads"
+    # (the runner first: local worker processes start while the book compiles)
     with Runner(scheduler, local=local, workers=workers, show_progress=show_progress) as runner, \
-            open_scratch(scratch, len(jobs), trials, default=scheduler is None) as store:
+            open_scratch(scratch, len(portfolio.practices), trials, default=scheduler is None) as store:
+        jobs = compile_book(portfolio, seed)
+        parts = year_parts(trials, chunk)
+        work = _Work(jobs, tuple(portfolio.events), seed, block_size,
+                     [parts[i:i + chunks_per_task] for i in range(0, len(parts), chunks_per_task)])
         run = _assemble(runner.compute(work.first_pass(top_needed(trials), store), "simulating the book"),
                         portfolio, trials, seed)
         run.where = runner.where
