@@ -167,3 +167,30 @@ def test_reused_blocks_change_no_number():
         _same_allocation(a, b)
     for s, a in zip(statuses, first):                  # a fresh model for each scenario alone
         _same_allocation(ScenarioModel(reg, 60_000, seed=9, show_progress=False).allocate(pol, control_status=s), a)
+
+
+@pytest.mark.parametrize("practice", PRACTICES)
+def test_split_without_totals_prices_the_same_years(practice):
+    """``allocate(..., detail=False)`` prepares the split without its sums by component and risk
+    (the portfolio's path): the same yearly contract, insurer and retained amounts, bit for bit;
+    such a split refuses to be priced with detail."""
+    from riskmodel.coverage.allocation import EventTable, allocate
+    from riskmodel.simulation.draws import Plan, draw_chunk, realise, status_vector
+
+    reg = load_register(ROOT / "registers" / practice)
+    plan = Plan.from_register(reg)
+    d = draw_chunk(plan, 9, 0, 0, 3_000, aux=True)
+    losses = realise(plan, d, status_vector(plan, reg), reg.practice.interruption_cost_per_hour)
+    terms = Terms.compile(reg, load_contracts(), Policy(aggregate_limit=40_000, excess=500,
+                                                          sections={"extortion": Section(sublimit=5_000)}),
+                          reg.control_status)
+    table = EventTable.from_losses(losses, 3_000, d.year_deny)
+    full = allocate(table, terms, len(plan.risks))
+    quick = allocate(table, terms, len(plan.risks), detail=False)
+    assert quick.by_component is None and quick.by_risk is None
+    for p in ("gross", "contract", "insurer", "retained", "claims_before_aggregate"):
+        np.testing.assert_array_equal(quick.per_trial[p], full.per_trial[p], err_msg=p)
+    assert full.per_trial["contract"].any()
+    split = ContractSplit.prepare(table, terms, len(plan.risks), totals=False)
+    with pytest.raises(ValueError, match="detail=False"):
+        split.apply(terms.policy)

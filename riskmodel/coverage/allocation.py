@@ -48,7 +48,7 @@ def allocate(table: EventTable, terms: Terms, n_risks: int, *, detail: bool = Tr
     gross_per_trial : ndarray (trials,), optional
         The caller's per-trial gross (saves summing it again; keeps gross bit for bit the caller's).
     """
-    split = ContractSplit.prepare(table, terms, n_risks, gross_per_trial)
+    split = ContractSplit.prepare(table, terms, n_risks, gross_per_trial, totals=detail)
     return split.apply(terms.policy, terms.excluded, terms.warranty, detail=detail)
 
 

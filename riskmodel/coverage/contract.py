@@ -31,7 +31,8 @@ def _no_reuse(key, compute):
     return compute()
 
 
-def contract_cover(values: np.ndarray, borne: np.ndarray, rec: float, cap: float, u_recover: np.ndarray):
+def contract_cover(values: np.ndarray, borne: np.ndarray, rec: float, cap: float, u_recover: np.ndarray,
+                   totals: bool = True):
     """One block's contract cover.
 
     Parameters
@@ -43,11 +44,16 @@ def contract_cover(values: np.ndarray, borne: np.ndarray, rec: float, cap: float
     rec, cap : float
         Chance the owner pays an event (paid when ``u_recover < rec``), and the most it pays for one.
 
+    totals : bool
+        Also the sums by component (``False``: None instead).
+
     Returns
     -------
     (left (comps, events), contract per event or None, sums by component of gross, contract, left)
     """
     if not borne.any():
+        if not totals:
+            return values, None, None
         sums = values.sum(axis=1)
         return values, None, {"gross": sums, "contract": np.zeros(len(borne)), "left": sums}
     contract = values * borne[:, None]
@@ -58,6 +64,8 @@ def contract_cover(values: np.ndarray, borne: np.ndarray, rec: float, cap: float
         contract *= np.minimum(1.0, ratio(np.full_like(tot, cap), tot) + (tot <= 0))
         tot = contract.sum(axis=0)
     left = values - contract
+    if not totals:
+        return left, tot, None
     return left, tot, {"gross": values.sum(axis=1), "contract": contract.sum(axis=1), "left": left.sum(axis=1)}
 
 
@@ -84,8 +92,8 @@ class ContractSplit:
     table: EventTable
     left: list[np.ndarray]      # per block: (comps, events) pounds left by contracts
     per_trial: dict[str, np.ndarray]     # gross, contract (trials,)
-    by_component: dict[str, np.ndarray]  # gross, contract, left (K,)
-    by_risk: dict[str, np.ndarray]       # gross, contract (risks,)
+    by_component: dict[str, np.ndarray] | None  # gross, contract, left (K,); None without totals
+    by_risk: dict[str, np.ndarray] | None   # gross, contract (risks,); None without totals
     bi_index: np.ndarray = field(default_factory=lambda: np.zeros(0, dtype=np.int64))  # events with BI
     bi_hours: np.ndarray = field(default_factory=lambda: np.zeros(0))
     bi_rate: np.ndarray = field(default_factory=lambda: np.zeros(0))  # £/hour left after contracts
@@ -113,14 +121,16 @@ class ContractSplit:
     @classmethod
     def prepare(cls, table: EventTable, terms: Terms, n_risks: int,
                 gross_per_trial: np.ndarray | None = None, *, key: Hashable | None = None,
-                reuse: Reuse | None = None) -> "ContractSplit":
+                reuse: Reuse | None = None, totals: bool = True) -> "ContractSplit":
         """Apply contract cover (by system owner) to every event of ``table``, block by block.
 
         A block's split depends only on its own events and its risk's contract terms: with
         ``reuse``, it is kept under the block's :attr:`~Block.source` and those terms (a risk
         realised under the same controls is reused when a control toggle changes other risks
         only), and the split's own work under ``key``. ``gross_per_trial``, when the caller has
-        it (the engine does), saves summing the gross loss again.
+        it (the engine does), saves summing the gross loss again. ``totals=False`` leaves out the
+        sums by component and by risk (``by_component`` and ``by_risk`` are None): the split can
+        then only be priced without detail (``apply(..., detail=False)``).
         """
         reuse = reuse or _no_reuse
         n = table.trials
@@ -135,7 +145,9 @@ class ContractSplit:
             rec = float(terms.recovery_probability[b.risk])
             cap = float(terms.cap_per_event[b.risk])
             cover = None if b.source is None else ("contract", b.source, borne.tobytes(), rec, cap)
-            left, c_e, sums = (contract_cover(b.values, borne, rec, cap, b.aux[1]) if cover is None else
+            if not totals:
+                cover = None               # (what is kept under a cover has its sums)
+            left, c_e, sums = (contract_cover(b.values, borne, rec, cap, b.aux[1], totals) if cover is None else
                                reuse(cover, lambda: contract_cover(b.values, borne, rec, cap, b.aux[1])))
             covers.append(cover)
             if gross_t is not None:
@@ -143,16 +155,18 @@ class ContractSplit:
                     gross_t += np.bincount(table.trial[sl], weights=row, minlength=n)
             if c_e is not None:
                 contract_e[sl] = c_e
-            comps = list(b.comps)
-            for name, v in sums.items():
-                by_comp[name][comps] += v
-            by_risk["gross"][b.risk] += sums["gross"].sum()
-            by_risk["contract"][b.risk] += sums["contract"].sum()
+            if totals:
+                comps = list(b.comps)
+                for name, v in sums.items():
+                    by_comp[name][comps] += v
+                by_risk["gross"][b.risk] += sums["gross"].sum()
+                by_risk["contract"][b.risk] += sums["contract"].sum()
             left_rows.append(left)
         split = cls(n, n_risks, table, left_rows,
                     {"gross": gross_per_trial if gross_t is None else gross_t,
                      "contract": np.bincount(table.trial, weights=contract_e, minlength=n)},
-                    by_comp, by_risk, covers=covers, key=key, reuse=reuse)
+                    by_comp if totals else None, by_risk if totals else None, covers=covers, key=key,
+                    reuse=reuse)
         idx, bi_left = split.column(BI)
         bi_gross = table.column(BI)[1]
         bi_blocks = [b for b in table.blocks if BI in b.comps]
@@ -231,6 +245,8 @@ class ContractSplit:
             With ``detail``, also the reasons (``False``: by component and risk only, faster;
             ``reasons`` is None).
         """
+        if detail and self.by_component is None:
+            raise ValueError("this split was prepared without its totals (totals=False): price it with detail=False")
         return price(self, policy, excluded, warranty, detail=detail, with_reasons=with_reasons)
 
     def _finish(self, insurer_trial: np.ndarray, before_aggregate: np.ndarray, exhausted: np.ndarray,

@@ -92,10 +92,17 @@ def add_total(losses: list[RiskLosses], n: int, total: np.ndarray) -> None:
         m = rl.trial.size
         if m == 0:                        # (zeros added leave the sums as they are)
             continue
-        if m >= SPARSE_SUM_BELOW * n or rl.per_trial is not None:
-            pt = rl.per_trial if rl.per_trial is not None else _per_trial(rl, n)
+        if rl.per_trial is not None:
             for j, k in enumerate(rl.comps):
-                _add_row(comp_rows, k, pt[j])
+                _add_row(comp_rows, k, rl.per_trial[j])
+            continue
+        if m >= SPARSE_SUM_BELOW * n:
+            for j, k in enumerate(rl.comps):
+                row = np.bincount(rl.trial, weights=rl.values[j], minlength=n)   # (a new array: kept)
+                if k in comp_rows:
+                    comp_rows[k] += row
+                else:
+                    comp_rows[k] = row
             continue
         seen = np.bincount(rl.trial, minlength=n) > 0
         years = seen.nonzero()[0]
