@@ -99,9 +99,11 @@ def lognormal_yearly_events(g: np.random.Generator, n: int, mu: float, sigma: fl
     """
     w = sigma * g.standard_normal(n)
     u = g.random(n)
-    upper = (math.exp(mu) * (1.0 + 1e-9)) * factor / np.maximum(1.0 - w, 1e-3)
-    upper[w > 0.999] = np.inf
-    years = (~(u <= (1.0 - _NO_EVENT_MARGIN) - upper)).nonzero()[0]
+    # a year may have an event unless u <= 1 - bound (less the margin), bound = K factor / (1 - w)
+    # with K = e**mu (and a relative margin): written without the division, and every year with
+    # w near 1 or above kept (no bound)
+    bound = (math.exp(mu) * (1.0 + 1e-9)) * factor
+    years = ((((1.0 - _NO_EVENT_MARGIN) - u) * (1.0 - w) < bound) | (w >= 0.999)).nonzero()[0]
     f = factor if np.isscalar(factor) else factor.take(years)
     lam = np.minimum(np.exp(mu + w.take(years)), cap) * f
     return _invert(g, years, u.take(years), lam)
@@ -124,8 +126,11 @@ def _invert(g: np.random.Generator, years: np.ndarray, u: np.ndarray, lam: np.nd
             more = (uu > cdf).nonzero()[0]            # at least k + 1 events
             if more.size == 0:
                 break
-            idx, uu, ll, pp, cdf = idx.take(more), uu.take(more), ll.take(more), pp.take(more), cdf.take(more)
-            parts.append(idx)
+            parts.append(idx.take(more))
+            # the years left behind are dropped once they are a quarter of those carried on (the
+            # distribution function only grows: a year short of its uniform was short before)
+            if more.size < 0.75 * idx.size:
+                idx, uu, ll, pp, cdf = idx.take(more), uu.take(more), ll.take(more), pp.take(more), cdf.take(more)
     big = (~small).nonzero()[0]
     if big.size:
         parts.append(np.repeat(years.take(big), g.poisson(lam.take(big))))
