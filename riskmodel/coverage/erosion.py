@@ -43,10 +43,10 @@ def erode(x: np.ndarray, trial: np.ndarray, time: np.ndarray, totals: np.ndarray
     hit = totals > limit
     if not hit.any():
         return x
-    idx = hit[trial].nonzero()[0]
-    idx = idx[np.lexsort((time[idx], trial[idx]))]
+    idx = hit.take(trial).nonzero()[0]
+    idx = idx[np.lexsort((time.take(idx), trial.take(idx)))]
     out = x.copy()
-    out[idx] = within_year_paid(x[idx], trial[idx], limit)
+    out[idx] = within_year_paid(x.take(idx), trial.take(idx), limit)
     return out
 
 

@@ -76,7 +76,7 @@ def exclusions(split: ContractSplit, policy: Policy, s: Sections, excluded, warr
     cols: dict[int, list] = {}
     for k in s.special:
         idx, val = split.column(k)
-        cols[k] = [idx, val * keep[idx] if keep is not None else val.copy()]
+        cols[k] = [idx, val * keep.take(idx) if keep is not None else val.copy()]
     if reasons is not None:
         left_k = split.by_component["left"]
         reasons["not covered"][~s.covered] += left_k[~s.covered]
@@ -90,7 +90,7 @@ def business_interruption(split: ContractSplit, policy: Policy, claims: Claims) 
     over it (``qualifying``), up to the indemnity period, at the rate left after contracts."""
     keep, reasons = claims.stages[0][1], claims.reasons
     idx, h = split.bi_index, split.bi_hours
-    rate = split.bi_rate if keep is None else split.bi_rate * keep[idx]
+    rate = split.bi_rate if keep is None else split.bi_rate * keep.take(idx)
     ip = policy.indemnity_period_hours
     capped = h if ip is None else np.minimum(h, ip)
     wp = policy.waiting_period_hours
@@ -124,7 +124,7 @@ def _pro_rata(claims: Claims, keys: list[int], change, reason: str) -> None:
     change(work)
     for k in keys:
         idx, val = cols[k]
-        after = val * share(work[idx], pre[k])
+        after = val * share(work.take(idx), pre[k])
         if reasons is not None:
             reasons[reason][k] += val.sum() - after.sum()
         cols[k][1] = after
@@ -165,14 +165,14 @@ def sublimits(split: ContractSplit, s: Sections, claims: Claims) -> dict[str, np
         sub = s.sec[k].sublimit
         if sub is None:
             continue
-        t = trial[idx]
+        t = trial.take(idx)
         totals = np.bincount(t, weights=val, minlength=n)
         exhausted[COMPONENTS[k]] = totals >= sub if sub > 0 else np.ones(n, dtype=bool)
-        paid = erode(val, t, split.time[idx], totals, sub)
+        paid = erode(val, t, split.time.take(idx), totals, sub)
         if paid is not val:
             # what the sublimit took is at most what the event claimed: rounding must not
             # leave a claim a hair below zero (only this section's events changed)
-            work[idx] = np.maximum(work[idx] - (val - paid), 0.0)
+            work[idx] = np.maximum(work.take(idx) - (val - paid), 0.0)
             if claims.reasons is not None:
                 claims.reasons["sublimit"][k] += val.sum() - paid.sum()
             claims.cols[k][1] = paid
@@ -241,7 +241,7 @@ def split_by_component(split: ContractSplit, s: Sections, claims: Claims, ag: np
     ins_k = np.zeros(K)
     ins_k[r] = cum[-1][r]
     for k, (idx, val) in claims.cols.items():
-        after = val * ag[idx] if ag is not None else val
+        after = val * ag.take(idx) if ag is not None else val
         reasons["aggregate limit"][k] += val.sum() - after.sum()
         ins_k[k] = after.sum()
     return ins_k

@@ -171,9 +171,10 @@ def draw_chunk(plan: Plan, seed: int, chunk: int, start: int, n: int, *, aux: bo
             if prob < 1.0:
                 # whether the component occurs first, then an amount only where it does (about a
                 # third of the components of the examples' events occur)
-                amounts[j] = 0.0
+                row = amounts[j]                  # (a row's own indexing: faster than amounts[j, ...])
+                row.fill(0.0)
                 occurs = occurrences(gk, m, prob)
-                amounts[j, occurs] = _lognormal(gk, occurs.size, mu, sigma)
+                row[occurs] = _lognormal(gk, occurs.size, mu, sigma)
             else:
                 _lognormal(gk, m, mu, sigma, out=amounts[j])
         extra = gens[(RISK, p.risk_id, AUX)].random((2, m), dtype=np.float32) if aux else None
@@ -301,7 +302,7 @@ def realise(plan: Plan, draws: ChunkDraws, in_place: np.ndarray, cost_per_hour: 
                     back = np.where(years, 1.0 / mult, 1.0)
                     keep_p = back if keep_p is None else keep_p * back
             if keep_p is not None:         # (None: every potential event kept, thin < 1)
-                kept = (d.thin < keep_p[trial]).nonzero()[0]     # take() is ~4x faster than a mask
+                kept = (d.thin < keep_p.take(trial)).nonzero()[0]   # take() is ~4x faster than a mask
                 trial, amounts = trial.take(kept), amounts.take(kept, axis=1)
                 aux = None if aux is None else aux.take(kept, axis=1)
         values = amounts.astype(np.float64)
@@ -309,7 +310,7 @@ def realise(plan: Plan, draws: ChunkDraws, in_place: np.ndarray, cost_per_hour: 
         for j, (k, *_rest) in enumerate(p.comps):
             f = factor(p.sev_controls[j])
             if f is not None:
-                values[j] *= f[trial]
+                values[j] *= f.take(trial)
             if k == bi:
                 hours = values[j].copy()
                 values[j] *= cost_per_hour
