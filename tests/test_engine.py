@@ -379,3 +379,22 @@ def test_by_risk_gives_the_chance_and_cost_of_a_year_it_happens(make_register):
     for prof in model.risk_profiles():
         for key in ("mean", "prob_event", "cost_if_event_p50", "cost_if_event_p90", "p99"):
             assert prof[key] == rows[prof["risk_id"]][key], key
+
+
+def test_drawing_only_the_controls_in_place_changes_no_number():
+    """``draw_chunk(..., controls=in_place)`` (the portfolio) skips the other controls' yearly
+    effects (NaN rows): every other draw, and the losses realised with those controls, the same."""
+    from riskmodel.simulation.draws import Plan, draw_chunk, realise, status_vector
+
+    reg = load_register(REGISTERS / "meadowbank-average" / "2026Q4.csv")
+    plan = Plan.from_register(reg)
+    in_place = status_vector(plan, reg)
+    assert in_place.any() and not in_place.all()
+    full = draw_chunk(plan, 4, 1, CHUNK, 2_000, aux=True)
+    part = draw_chunk(plan, 4, 1, CHUNK, 2_000, aux=True, controls=in_place)
+    assert np.array_equal(part.control_u[in_place], full.control_u[in_place])
+    assert np.isnan(part.control_u[~in_place]).all()
+    for a, b in zip(full.risks, part.risks):
+        assert np.array_equal(a.trial, b.trial) and np.array_equal(a.amounts, b.amounts)
+    for a, b in zip(realise(plan, full, in_place, 80.0), realise(plan, part, in_place, 80.0)):
+        assert np.array_equal(a.trial, b.trial) and np.array_equal(a.values, b.values)

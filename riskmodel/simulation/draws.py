@@ -117,8 +117,13 @@ def _stream_layout(plan: Plan, aux: bool) -> tuple[list[tuple], np.ndarray]:
     return keys, rows.copy()
 
 
-def draw_chunk(plan: Plan, seed: int, chunk: int, start: int, n: int, *, aux: bool) -> ChunkDraws:
+def draw_chunk(plan: Plan, seed: int, chunk: int, start: int, n: int, *, aux: bool,
+               controls: np.ndarray | None = None) -> ChunkDraws:
     """Draw one chunk's potential events for every risk and the controls' yearly effects.
+
+    ``controls`` (bool per plan control): draw only these controls' yearly effects, the rows of
+    the others are NaN (a run that applies one choice of controls needs no others; each control
+    has its own stream, so no other number changes).
 
     Common shocks are drawn first: a shock target's potential events are drawn at its base rate
     times the multipliers of the shocks that have at least one potential event in the year
@@ -132,7 +137,10 @@ def draw_chunk(plan: Plan, seed: int, chunk: int, start: int, n: int, *, aux: bo
     gens = dict(zip(keys, streams(seed, [(k, nm, chunk, pp) for k, nm, pp in keys], rows=rows, reuse=pool)))
     control_u = np.empty((len(plan.controls), n))
     for c, name in enumerate(plan.controls):
-        control_u[c] = gens[(CONTROL, name, 0)].random(n)
+        if controls is None or controls[c]:
+            gens[(CONTROL, name, 0)].random(n, out=control_u[c])
+        else:
+            control_u[c] = np.nan
     draws: list[RiskDraws | None] = [None] * len(plan.risks)
     shock_years: dict[int, np.ndarray] = {}
     factors: dict[tuple, tuple] = {}

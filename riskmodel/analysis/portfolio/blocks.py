@@ -41,7 +41,7 @@ def practice_chunk(job, events, drawn, chunk: int, start: int, n: int, *, price:
     priced together through its contracts and policy (``price=False``: gross only)."""
     terms = job.terms if price else None
     # (the auxiliary draws have streams of their own: without them the events are the same)
-    draws = draw_chunk(job.plan, job.seed, chunk, start, n, aux=terms is not None)
+    draws = draw_chunk(job.plan, job.seed, chunk, start, n, aux=terms is not None, controls=job.in_place)
     losses = realise(job.plan, draws, job.in_place, job.cost_per_hour)
     extra = practice_losses(job, events, drawn, chunk)
     gross = np.zeros(n)
