@@ -337,3 +337,18 @@ def test_cluster_equals_local(book):
             except subprocess.TimeoutExpired:
                 p.kill()
                 p.wait()
+
+
+def test_compiled_book_shares_plans_without_changing_a_number():
+    """A practice compiled from a plan of the same structure (its own loss ranges put in, all
+    at once) gets exactly the plan its register compiles to on its own."""
+    from riskmodel.analysis.portfolio.compile import compile_book
+    from riskmodel.inputs.synthetic import synthetic_portfolio
+    from riskmodel.simulation.draws import Plan
+
+    book = synthetic_portfolio(30)
+    jobs = compile_book(book, 3)
+    assert len({id(j.plan.risks[0].freq_controls) for j in jobs}) < len(jobs)     # plans were shared
+    for job, practice in zip(jobs, book.practices):
+        alone = Plan.from_register(practice.register)
+        assert job.plan.risks == alone.risks and job.plan.controls == alone.controls
