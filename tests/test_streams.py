@@ -84,3 +84,17 @@ def test_draw_chunk_draws_the_same_whatever_ran_before_on_its_thread():
         assert np.array_equal(a.trial, b.trial) and np.array_equal(a.amounts, b.amounts)
         assert np.array_equal(a.aux, b.aux)
     assert np.array_equal(first.control_u, again.control_u)
+
+
+@settings(max_examples=30, deadline=None)
+@given(parts=st.lists(st.tuples(st.integers(0, 2**127), KEYS), min_size=1, max_size=5))
+def test_states_of_many_seeds_at_once_are_each_seeds_own(parts):
+    """``many_states`` (a block of practices' streams seeded together) gives each seed's own
+    states, those numpy's SeedSequence gives."""
+    from riskmodel.simulation.streams import key_rows, many_states
+
+    states = many_states([s for s, _ in parts], [key_rows(k) for _, k in parts])
+    assert states is not None and len(states) == len(parts)
+    for (seed, keys), got in zip(parts, states):
+        for key, row in zip(keys, got):
+            assert np.array_equal(row, _state(stream(seed, *key)))

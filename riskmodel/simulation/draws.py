@@ -26,7 +26,6 @@ from __future__ import annotations
 
 import os
 import sys
-import threading
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import NamedTuple
@@ -42,12 +41,9 @@ from .plan import (BYTES_PER_EVENT, BYTES_PER_EVENT_COMPONENT, CHUNKS_IN_FLIGHT,
                    base_rate_factor, capped_lognormal_mean, check_plan, check_work, estimated_bytes,
                    expected_events_per_chunk, potential_events_per_chunk, status_vector)
 from .sampling import lognormal_yearly_events, occurrences, yearly_events
-from .streams import AUX, COMPONENT_BASE, CONTROL, EVENTS, RISK, WARRANTY, YEAR, key_rows, streams
+from .layout import POSTERIOR, _pools, _stream_layout, stream_keys, stream_states  # noqa: F401 (re-exported)
+from .streams import AUX, COMPONENT_BASE, CONTROL, EVENTS, RISK, WARRANTY, YEAR, streams
 
-#: Purpose of a risk's stream of uniforms for its yearly rate drawn from a gamma posterior (a
-#: point ``events_per_year`` updated by the incident log): a new stream, so every other draw of
-#: the register keeps its numbers.
-POSTERIOR = 2
 
 
 @dataclass
@@ -85,45 +81,14 @@ def _lognormal(g: np.random.Generator, m: int, mu: float, sigma: float, out: np.
     return np.exp(col, out=col)
 
 
-def stream_keys(plan: Plan, chunk: int, *, aux: bool) -> list[tuple]:
-    """The keys of every stream :func:`draw_chunk` uses, in the order it uses them."""
-    keys = [(CONTROL, name, chunk, 0) for name in plan.controls]
-    for p in plan.risks:
-        keys.append((RISK, p.risk_id, chunk, EVENTS))
-        if p.posterior is not None and p.rate_sigma is None:
-            keys.append((RISK, p.risk_id, chunk, POSTERIOR))
-        keys.extend((RISK, p.risk_id, chunk, COMPONENT_BASE + k) for k, *_ in p.comps)
-        if aux:
-            keys.append((RISK, p.risk_id, chunk, AUX))
-    if aux:
-        keys.append((YEAR, WARRANTY, chunk, 0))
-    return keys
-
-
-#: Per thread, generators that :func:`draw_chunk` gives new states for each call (they are used
-#: only within the call): making a generator is about half the cost of a stream.
-_pools = threading.local()
-
-
-def _stream_layout(plan: Plan, aux: bool) -> tuple[list[tuple], np.ndarray]:
-    """The keys of :func:`stream_keys` without their chunk, and their rows for
-    :func:`~riskmodel.simulation.streams.streams` (a copy, chunk to be filled in), kept on the
-    plan: they depend only on its risks' and controls' names and components."""
-    cache = plan.__dict__.setdefault("_stream_layouts", {})
-    if aux not in cache:
-        keys = stream_keys(plan, 0, aux=aux)
-        cache[aux] = ([(kind, name, purpose) for kind, name, _, purpose in keys], key_rows(keys))
-    keys, rows = cache[aux]
-    return keys, rows.copy()
-
-
 def draw_chunk(plan: Plan, seed: int, chunk: int, start: int, n: int, *, aux: bool,
-               controls: np.ndarray | None = None) -> ChunkDraws:
+               controls: np.ndarray | None = None, states: np.ndarray | None = None) -> ChunkDraws:
     """Draw one chunk's potential events for every risk and the controls' yearly effects.
 
     ``controls`` (bool per plan control): draw only these controls' yearly effects, the rows of
     the others are NaN (a run that applies one choice of controls needs no others; each control
-    has its own stream, so no other number changes).
+    has its own stream, so no other number changes). ``states``: the streams' states
+    (:func:`stream_states`), when the caller computed them with other practices'.
 
     Common shocks are drawn first: a shock target's potential events are drawn at its base rate
     times the multipliers of the shocks that have at least one potential event in the year
@@ -134,7 +99,8 @@ def draw_chunk(plan: Plan, seed: int, chunk: int, start: int, n: int, *, aux: bo
     pool = getattr(_pools, "gens", None)
     if pool is None:
         pool = _pools.gens = []
-    gens = dict(zip(keys, streams(seed, [(k, nm, chunk, pp) for k, nm, pp in keys], rows=rows, reuse=pool)))
+    gens = dict(zip(keys, streams(seed, [(k, nm, chunk, pp) for k, nm, pp in keys], rows=rows, reuse=pool,
+                                  states=states)))
     control_u = np.empty((len(plan.controls), n))
     for c, name in enumerate(plan.controls):
         if controls is None or controls[c]:

@@ -94,11 +94,18 @@ _GEN_XOR = np.array(_B_XOR, dtype=np.uint32).reshape(6, 1)
 _GEN_MUL = np.array(_B, dtype=np.uint32).reshape(6, 1)
 
 
-def sfc64_states(seed: int, keys: np.ndarray) -> np.ndarray:
+def sfc64_states(seed: int | list[int], keys: np.ndarray, counts: list[int] | None = None) -> np.ndarray:
     """(k, 4) uint64: the state of ``SFC64(SeedSequence(seed, spawn_key=key))`` for each row of
-    ``keys`` (k, 4) (kind, name key, chunk, purpose), each below 2**32; ``seed`` below 2**128."""
+    ``keys`` (k, 4) (kind, name key, chunk, purpose), each below 2**32; ``seed`` below 2**128.
+
+    Several seeds at once (the streams of many practices): ``seed`` a list, and ``counts`` the
+    number of rows of ``keys`` (consecutive) of each.
+    """
     keys = np.asarray(keys, dtype=np.uint32).reshape(-1, 4)
-    pool = np.array(_seed_pool(seed), dtype=np.uint32)[:, None].repeat(len(keys), axis=1)   # (4, k)
+    if counts is None:
+        pool = np.array(_seed_pool(seed), dtype=np.uint32)[:, None].repeat(len(keys), axis=1)   # (4, k)
+    else:
+        pool = np.array([_seed_pool(x) for x in seed], dtype=np.uint32).T.repeat(counts, axis=1)
     shift = np.uint32(16)
     for src in range(4):                 # each word of the spawn key into every pool word
         h = (keys[:, src] ^ _KEY_XOR[src]) * _KEY_MUL[src]
@@ -137,21 +144,25 @@ def key_rows(keys) -> np.ndarray:
 
 
 def streams(seed: int, keys, *, rows: np.ndarray | None = None,
-            reuse: list[np.random.Generator] | None = None) -> list[np.random.Generator]:
+            reuse: list[np.random.Generator] | None = None,
+            states: np.ndarray | None = None) -> list[np.random.Generator]:
     """The generators ``stream(seed, kind, name, chunk, purpose)`` for ``keys``, a list of
     (kind, name, chunk, purpose), seeded together (see above).
 
     ``rows``: :func:`key_rows` of ``keys``, when the caller keeps them. ``reuse``: generators no
     longer in use, given these states instead of new generators being made (the first
     ``len(keys)`` of the list, which is extended as needed; about half the cost of a stream).
+    ``states``: :func:`sfc64_states` of ``seed`` and ``rows``, when the caller computed them
+    (with other practices' streams, :func:`many_states`).
     """
     if not 0 <= int(seed) < 1 << 128:
         return [stream(seed, *k) for k in keys]
-    if rows is None:
-        rows = key_rows(keys)
-    if rows.size and (rows.min() < 0 or rows.max() > _M32):
-        return [stream(seed, *k) for k in keys]
-    states = sfc64_states(int(seed), rows)
+    if states is None:
+        if rows is None:
+            rows = key_rows(keys)
+        if rows.size and (rows.min() < 0 or rows.max() > _M32):
+            return [stream(seed, *k) for k in keys]
+        states = sfc64_states(int(seed), rows)
     out = [] if reuse is None else reuse
     while len(out) < len(states):
         out.append(np.random.Generator(np.random.SFC64(_PLACEHOLDER_SEED)))
@@ -159,3 +170,16 @@ def streams(seed: int, keys, *, rows: np.ndarray | None = None,
         g.bit_generator.state = {"bit_generator": "SFC64", "state": {"state": state}, "has_uint32": 0,
                                  "uinteger": 0}
     return out[:len(states)]
+
+
+def many_states(seeds: list[int], rows: list[np.ndarray]) -> list[np.ndarray] | None:
+    """:func:`sfc64_states` of each ``(seeds[i], rows[i])``, computed together (one pass of numpy
+    over every row: for a block of practices, a few numpy calls instead of a few per practice).
+    None when a seed or key is beyond the fast seeding (:func:`streams` then falls back)."""
+    if not rows or any(not 0 <= int(x) < 1 << 128 for x in seeds):
+        return None
+    allrows = np.concatenate(rows)
+    if allrows.size and (allrows.min() < 0 or allrows.max() > _M32):
+        return None
+    counts = [len(r) for r in rows]
+    return np.split(sfc64_states([int(x) for x in seeds], allrows, counts), np.cumsum(counts)[:-1])

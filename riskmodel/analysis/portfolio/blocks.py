@@ -13,7 +13,7 @@ import numpy as np
 
 from ...coverage.allocation import EventTable, allocate
 from ...coverage.invariants import check_split
-from ...simulation.draws import draw_chunk, realise
+from ...simulation.draws import draw_chunk, realise, stream_states
 from ...simulation.sums import add_total
 from ...simulation.memory import keep_freed_memory
 from .scratch import write_gross
@@ -36,12 +36,15 @@ class YearOfPractice:
     hit: np.ndarray            # bool (len(exposures), n): a loss from that event that year
 
 
-def practice_chunk(job, events, drawn, chunk: int, start: int, n: int, *, price: bool = True) -> YearOfPractice:
+def practice_chunk(job, events, drawn, chunk: int, start: int, n: int, *, price: bool = True,
+                   states: np.ndarray | None = None) -> YearOfPractice:
     """Simulate one practice's own register and the shared events that hit it over one chunk,
-    priced together through its contracts and policy (``price=False``: gross only)."""
+    priced together through its contracts and policy (``price=False``: gross only). ``states``:
+    its streams' states, computed with the block's (:func:`block_states`)."""
     terms = job.terms if price else None
     # (the auxiliary draws have streams of their own: without them the events are the same)
-    draws = draw_chunk(job.plan, job.seed, chunk, start, n, aux=terms is not None, controls=job.in_place)
+    draws = draw_chunk(job.plan, job.seed, chunk, start, n, aux=terms is not None, controls=job.in_place,
+                       states=states)
     losses = realise(job.plan, draws, job.in_place, job.cost_per_hour)
     extra = practice_losses(job, events, drawn, chunk)
     gross = np.zeros(n)
@@ -69,6 +72,14 @@ def practice_chunk(job, events, drawn, chunk: int, start: int, n: int, *, price:
         shared[j] = pence(year)
         hit[j] = year > 0
     return YearOfPractice(money, shared, hit)
+
+
+def block_states(jobs, chunk: int, *, price: bool = True) -> list:
+    """Each practice's stream states for ``chunk``, computed together (None each when they
+    cannot be: each practice then seeds its own)."""
+    states = stream_states([j.plan for j in jobs], [j.seed for j in jobs], chunk,
+                           [price and j.terms is not None for j in jobs])
+    return [None] * len(jobs) if states is None else states
 
 
 @dataclass
@@ -118,8 +129,9 @@ def run_block(jobs, events, seed: int, parts, k_top: int, store: str | None = No
     for chunk, first, size in parts:
         sl = slice(first - start, first - start + size)
         drawn = draw_events(events, seed, chunk, size)
+        states = block_states(jobs, chunk)
         for i, job in enumerate(jobs):
-            y = practice_chunk(job, events, drawn, chunk, first, size)
+            y = practice_chunk(job, events, drawn, chunk, first, size, states=states[i])
             res.money[:, sl] += y.money
             res.sums[i] += y.money.sum(axis=1)
             if kept is not None:
@@ -158,8 +170,9 @@ def tail_block(jobs, events, seed: int, parts, tail: np.ndarray) -> tuple[np.nda
             continue
         local = tail[lo:hi] - first
         drawn = draw_events(events, seed, chunk, size)
+        states = block_states(jobs, chunk, price=False)
         for i, job in enumerate(jobs):
-            y = practice_chunk(job, events, drawn, chunk, first, size, price=False)
+            y = practice_chunk(job, events, drawn, chunk, first, size, price=False, states=states[i])
             sums[i] += y.money[0].take(local).sum()
     return np.array([j.index for j in jobs], dtype=np.int64), sums
 
@@ -168,5 +181,5 @@ def merge_tail(*parts):
     return np.concatenate([p[0] for p in parts]), np.concatenate([p[1] for p in parts])
 
 
-__all__ = ["PAYERS", "YearOfPractice", "GroupResult", "practice_chunk", "run_block", "merge", "tail_block",
+__all__ = ["PAYERS", "YearOfPractice", "GroupResult", "block_states", "practice_chunk", "run_block", "merge", "tail_block",
            "merge_tail", "pence"]
