@@ -240,17 +240,19 @@ def realise(plan: Plan, draws: ChunkDraws, in_place: np.ndarray, cost_per_hour: 
             key = (c, lo, hi)
             if key not in reduction:
                 reduction[key] = 1.0 - (lo + (hi - lo) * draws.control_u[c])
-            f = reduction[key].copy() if f is None else f * reduction[key]
+            f = reduction[key] if f is None else f * reduction[key]     # (never changed in place)
         return f
 
     occurred: dict[int, np.ndarray] = {}
-    missed: dict[int, np.ndarray | None] = {}   # per shock: years it could occur but did not
+    missed: dict[tuple, np.ndarray | None] = {}   # per shock and multiplier (thinned_back)
 
-    def missed_years(s: int) -> np.ndarray | None:
-        if s not in missed:
+    def thinned_back(s: int, mult: float) -> np.ndarray | None:
+        """Per year, 1 / mult where shock ``s`` could occur but did not, else 1 (None: 1 in every
+        year); once per shock and multiplier for all its targets."""
+        if (s, mult) not in missed:
             m = draws.shock_years[s] & ~occurred[s]
-            missed[s] = m if m.any() else None
-        return missed[s]
+            missed[s, mult] = np.where(m, 1.0 / mult, 1.0) if m.any() else None
+        return missed[s, mult]
 
     out: list[RiskLosses | None] = [None] * len(plan.risks)
     bi = COMPONENTS.index(BUSINESS_INTERRUPTION)
@@ -271,9 +273,8 @@ def realise(plan: Plan, draws: ChunkDraws, in_place: np.ndarray, cost_per_hour: 
             for s, mult in p.shocks:
                 # thinned back by the multiplier where the shock could occur but did not (a
                 # factor of one everywhere is left out: the same keep_p, the same events kept)
-                years = missed_years(s)
-                if years is not None:
-                    back = np.where(years, 1.0 / mult, 1.0)
+                back = thinned_back(s, mult)
+                if back is not None:
                     keep_p = back if keep_p is None else keep_p * back
             if keep_p is not None:         # (None: every potential event kept, thin < 1)
                 kept = (d.thin < keep_p.take(trial)).nonzero()[0]   # take() is ~4x faster than a mask
