@@ -26,6 +26,7 @@ from __future__ import annotations
 
 import os
 import sys
+import threading
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import NamedTuple
@@ -40,10 +41,13 @@ from .plan import (BYTES_PER_EVENT, BYTES_PER_EVENT_COMPONENT, CHUNKS_IN_FLIGHT,
                    KEPT_BYTES_PER_EVENT, KEPT_BYTES_PER_EVENT_COMPONENT, MEMORY_BUDGET, RiskPlan,
                    base_rate_factor, capped_lognormal_mean, check_plan, check_work, estimated_bytes,
                    expected_events_per_chunk, potential_events_per_chunk, status_vector)
+from .layout import POSTERIOR, _stream_layout, stream_keys, stream_states  # noqa: F401 (re-exported)
 from .sampling import lognormal_yearly_events, occurrences, yearly_events
-from .layout import POSTERIOR, _pools, _stream_layout, stream_keys, stream_states  # noqa: F401 (re-exported)
 from .streams import AUX, COMPONENT_BASE, CONTROL, EVENTS, RISK, WARRANTY, YEAR, streams
 
+#: Per thread, generators that :func:`draw_chunk` gives new states for each call (they are used
+#: only within the call): making a generator is about half the cost of a stream.
+_pools = threading.local()
 
 
 @dataclass

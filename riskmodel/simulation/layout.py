@@ -2,8 +2,6 @@
 and their states for many practices at once (:func:`stream_states`)."""
 from __future__ import annotations
 
-import threading
-
 import numpy as np
 
 from .plan import Plan
@@ -16,7 +14,8 @@ POSTERIOR = 2
 
 
 def stream_keys(plan: Plan, chunk: int, *, aux: bool) -> list[tuple]:
-    """The keys of every stream :func:`~riskmodel.simulation.draws.draw_chunk` uses, in the order it uses them."""
+    """The keys of every stream :func:`~riskmodel.simulation.draws.draw_chunk` uses, in the order
+    it uses them."""
     keys = [(CONTROL, name, chunk, 0) for name in plan.controls]
     for p in plan.risks:
         keys.append((RISK, p.risk_id, chunk, EVENTS))
@@ -28,11 +27,6 @@ def stream_keys(plan: Plan, chunk: int, *, aux: bool) -> list[tuple]:
     if aux:
         keys.append((YEAR, WARRANTY, chunk, 0))
     return keys
-
-
-#: Per thread, generators that :func:`~riskmodel.simulation.draws.draw_chunk` gives new states for each call (they are used
-#: only within the call): making a generator is about half the cost of a stream.
-_pools = threading.local()
 
 
 def _stream_layout(plan: Plan, aux: bool) -> tuple[list[tuple], np.ndarray]:
@@ -48,8 +42,9 @@ def _stream_layout(plan: Plan, aux: bool) -> tuple[list[tuple], np.ndarray]:
 
 
 def stream_states(plans: list[Plan], seeds: list[int], chunk: int, aux: list[bool]) -> list | None:
-    """The states of the streams :func:`~riskmodel.simulation.draws.draw_chunk` uses, for several (plan, seed, aux) at once
-    (a block of practices), or None (:func:`~riskmodel.simulation.streams.many_states`)."""
+    """The states of the streams :func:`~riskmodel.simulation.draws.draw_chunk` uses, for several
+    (plan, seed, aux) at once (a block of practices), or None
+    (:func:`~riskmodel.simulation.streams.many_states`)."""
     rows = []
     for plan, a in zip(plans, aux):
         r = _stream_layout(plan, a)[1]

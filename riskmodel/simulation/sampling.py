@@ -130,7 +130,8 @@ def _invert(g: np.random.Generator, years: np.ndarray, u: np.ndarray, lam: np.nd
             # the years left behind are dropped once they are a quarter of those carried on (the
             # distribution function only grows: a year short of its uniform was short before)
             if more.size < 0.75 * idx.size:
-                idx, uu, ll, pp, cdf = idx.take(more), uu.take(more), ll.take(more), pp.take(more), cdf.take(more)
+                idx, uu, ll = idx.take(more), uu.take(more), ll.take(more)
+                pp, cdf = pp.take(more), cdf.take(more)
     big = (~small).nonzero()[0]
     if big.size:
         parts.append(np.repeat(years.take(big), g.poisson(lam.take(big))))

@@ -155,8 +155,8 @@ def merge(*results: GroupResult) -> GroupResult:
     first = results[0]
     return GroupResult(first.start, sum(r.money for r in results), sum(r.hits for r in results),
                        sum(r.event_gross for r in results), sum(r.event_hits for r in results),
-                       np.concatenate([r.practices for r in results]), np.concatenate([r.sums for r in results]),
-                       np.concatenate([r.top for r in results]))
+                       np.concatenate([r.practices for r in results]),
+                       np.concatenate([r.sums for r in results]), np.concatenate([r.top for r in results]))
 
 
 def tail_block(jobs, events, seed: int, parts, tail: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -181,5 +181,5 @@ def merge_tail(*parts):
     return np.concatenate([p[0] for p in parts]), np.concatenate([p[1] for p in parts])
 
 
-__all__ = ["PAYERS", "YearOfPractice", "GroupResult", "block_states", "practice_chunk", "run_block", "merge", "tail_block",
-           "merge_tail", "pence"]
+__all__ = ["PAYERS", "YearOfPractice", "GroupResult", "block_states", "practice_chunk", "run_block", "merge",
+           "tail_block", "merge_tail", "pence"]
