@@ -162,6 +162,20 @@ def test_local_worker_processes_take_one_task_at_a_time():
     assert len(set(pids)) == 2 and os.getpid() not in pids
 
 
+def test_a_failing_task_stops_the_local_workers_run():
+    """A task that raises on a local worker process raises here, with its own error, and the
+    runner's worker processes are shut down."""
+    import dask
+
+    from riskmodel.analysis.portfolio.execution import Runner, _warm_worker
+
+    with pytest.raises(ValueError, match="not a number"):
+        with Runner(local="processes", workers=2, show_progress=False) as runner:
+            runner.compute([dask.delayed(int)("not a number")] + [dask.delayed(_warm_worker)(0.5) for _ in range(4)],
+                           "failing")
+    assert runner.pool is None
+
+
 def test_scratch_files_are_whole_and_gone_after_the_run(book, tmp_path, monkeypatch):
     """A folder given for scratch keeps what was there and nothing of the run; an error after
     the files were written leaves none behind either."""

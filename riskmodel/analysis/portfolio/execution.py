@@ -165,7 +165,7 @@ class Runner:
             self.client.close()
             self.client = None
         if self.pool is not None:
-            self.pool.shutdown()
+            self.pool.shutdown(cancel_futures=True)     # (after an error: drop the queued tasks)
             self.pool = None
 
     @property
