@@ -98,8 +98,7 @@ def draw_chunk(plan: Plan, seed: int, chunk: int, start: int, n: int, *, aux: bo
     times the multipliers of the shocks that have at least one potential event in the year
     (:func:`year_factor`), the years in which a shock can occur under some choice of controls.
     """
-    keys, rows = _stream_layout(plan, aux)
-    rows[:, 2] = chunk
+    keys, rows = _stream_layout(plan, aux, chunk)
     pool = getattr(_pools, "gens", None)
     if pool is None:
         pool = _pools.gens = []

@@ -29,28 +29,25 @@ def stream_keys(plan: Plan, chunk: int, *, aux: bool) -> list[tuple]:
     return keys
 
 
-def _stream_layout(plan: Plan, aux: bool) -> tuple[list[tuple], np.ndarray]:
+def _stream_layout(plan: Plan, aux: bool, chunk: int) -> tuple[list[tuple], np.ndarray]:
     """The keys of :func:`stream_keys` without their chunk, and their rows for
-    :func:`~riskmodel.simulation.streams.streams` (a copy, chunk to be filled in), kept on the
-    plan: they depend only on its risks' and controls' names and components."""
+    :func:`~riskmodel.simulation.streams.streams` (a copy, with ``chunk``), laid out once and kept
+    on the plan: they depend only on its risks' and controls' names and components."""
     cache = plan.__dict__.setdefault("_stream_layouts", {})
     if aux not in cache:
         keys = stream_keys(plan, 0, aux=aux)
         cache[aux] = ([(kind, name, purpose) for kind, name, _, purpose in keys], key_rows(keys))
     keys, rows = cache[aux]
-    return keys, rows.copy()
+    rows = rows.copy()
+    rows[:, 2] = chunk
+    return keys, rows
 
 
 def stream_states(plans: list[Plan], seeds: list[int], chunk: int, aux: list[bool]) -> list | None:
     """The states of the streams :func:`~riskmodel.simulation.draws.draw_chunk` uses, for several
     (plan, seed, aux) at once (a block of practices), or None
     (:func:`~riskmodel.simulation.streams.many_states`)."""
-    rows = []
-    for plan, a in zip(plans, aux):
-        r = _stream_layout(plan, a)[1]
-        r[:, 2] = chunk
-        rows.append(r)
-    return many_states(seeds, rows)
+    return many_states(seeds, [_stream_layout(plan, a, chunk)[1] for plan, a in zip(plans, aux)])
 
 
 __all__ = ["POSTERIOR", "stream_keys", "stream_states"]

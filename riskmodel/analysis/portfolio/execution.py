@@ -55,13 +55,13 @@ def _progress_callback(total_desc: str, enabled: bool):
 
 
 @contextmanager
-def _one_blas_thread(enabled: bool):
+def _one_blas_thread():
     """Worker processes started meanwhile (Dask's local processes scheduler spawns them: they
     import numpy afresh) run OpenBLAS on one thread: each worker's work is single-threaded numpy
     with a few tiny matrix-vector products, and OpenBLAS's own threads, one per core in every
     worker, wait for work by spinning on the cores the other workers need (measured: 3-10% less
     CPU in the workers of a 1,500-practice book). A value the user set is kept."""
-    if not enabled or "OPENBLAS_NUM_THREADS" in os.environ:
+    if "OPENBLAS_NUM_THREADS" in os.environ:
         yield
         return
     os.environ["OPENBLAS_NUM_THREADS"] = "1"
@@ -156,7 +156,7 @@ class Runner:
 
             self.client = Client(self.address, timeout="30s")
         elif self.local == "processes":
-            with _one_blas_thread(True):
+            with _one_blas_thread():
                 self.pool = _start_pool(self.workers)
         return self
 
